@@ -1,0 +1,103 @@
+/**
+ * The only module that imports TensorFlow.js. Everything else does
+ * `import { tf } from '../tf'` so the same code runs on every backend.
+ *
+ * Backend order: `tensorflow` (@tensorflow/tfjs-node, an optionalDependency that
+ * fails to install without internet), then `wasm` (SIMD, with our own
+ * Conv2DBackpropFilter kernel, which tfjs-backend-wasm lacks), then `cpu`.
+ * `CARDLAB_BACKEND=tensorflow|wasm|cpu` forces one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { registerWasmGradientKernels } from './backend/wasm-kernels';
+
+export { tf };
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+/** Why each backend that was tried did not load, for messages and `cardlab backends`. */
+export const backendErrors: Partial<Record<BackendName, string>> = {};
+
+async function loadBackend(name: BackendName): Promise<void> {
+  switch (name) {
+    case 'tensorflow':
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require('@tensorflow/tfjs-node');
+      } catch (err) {
+        throw new Error(
+          `the tensorflow backend needs @tensorflow/tfjs-node (with libtensorflow), which is not installed: ${(err as Error).message.split('\n')[0]}`,
+        );
+      }
+      break;
+    case 'wasm':
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('@tensorflow/tfjs-backend-wasm');
+      registerWasmGradientKernels();
+      break;
+    case 'cpu':
+      break; // bundled with @tensorflow/tfjs
+  }
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`the ${name} backend did not initialize`);
+  }
+}
+
+function requestedBackend(): BackendName | undefined {
+  const forced = process.env.CARDLAB_BACKEND?.trim();
+  if (!forced) return undefined;
+  if (!(BACKENDS as readonly string[]).includes(forced)) {
+    throw new Error(`CARDLAB_BACKEND=${forced} is not one of ${BACKENDS.join(', ')}`);
+  }
+  return forced as BackendName;
+}
+
+let ready: Promise<BackendName> | undefined;
+
+/**
+ * Picks and initializes the backend once; later calls return the same promise.
+ * `name` (or CARDLAB_BACKEND) forces one: if it cannot load, that is an error.
+ */
+export function initBackend(name: BackendName | undefined = requestedBackend()): Promise<BackendName> {
+  if (name) return useBackend(name);
+  ready ??= (async () => {
+    for (const candidate of BACKENDS) {
+      try {
+        await loadBackend(candidate);
+        return candidate;
+      } catch (err) {
+        backendErrors[candidate] = (err as Error).message;
+      }
+    }
+    throw new Error(`no TensorFlow.js backend could load: ${JSON.stringify(backendErrors)}`);
+  })();
+  return ready;
+}
+
+/** Switches to `name`, loading it if needed; a backend that cannot load is an error naming why. */
+export async function useBackend(name: BackendName): Promise<BackendName> {
+  try {
+    await loadBackend(name);
+  } catch (err) {
+    backendErrors[name] = (err as Error).message;
+    throw new Error(`cannot use the ${name} backend: ${(err as Error).message}`);
+  }
+  ready = Promise.resolve(name);
+  return name;
+}
+
+/** The backends that load on this machine, in preference order (tries each; restores the current one). */
+export async function availableBackends(): Promise<BackendName[]> {
+  const current = tf.getBackend() as BackendName | undefined;
+  const ok: BackendName[] = [];
+  for (const name of BACKENDS) {
+    try {
+      await loadBackend(name);
+      ok.push(name);
+    } catch (err) {
+      backendErrors[name] = (err as Error).message;
+    }
+  }
+  if (current) await tf.setBackend(current);
+  return ok;
+}
