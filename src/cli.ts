@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerBackendCommands } from './cli/backends';
+import { registerModelCommands } from './cli/model';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerBackendCommands(program);
+  registerModelCommands(program);
   return program;
 }
 
