@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerBackendCommands } from './cli/backends';
 import { registerModelCommands } from './cli/model';
+import { registerCardsCommands } from './cli/cards';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBackendCommands(program);
   registerModelCommands(program);
+  registerCardsCommands(program);
   return program;
 }
 

@@ -12,3 +12,27 @@ export type {
   DenseNetConfig, Stem, PresetName, CifarOptions, BuildOptions, DenseNetSummary, LayerInfo, StageInfo,
   ConvParamComparison, DenseLayerFn, DenseBlockFn, DenseLayerSpec, CifarResNetOptions,
 } from './densenet';
+export { parseCards } from './cards/parse';
+export { parseNote } from './cards/note';
+export type { ParseNoteOptions } from './cards/note';
+export { renderMarkdown, renderSide } from './cards/render';
+export type { RenderOptions } from './cards/render';
+export { DEFAULT_PARSER_OPTIONS, CardOptionsError } from './cards/options';
+export type { Card, CardType, CardSchedule, ParsedCard, ParserOptions, Note, Sibling, ScheduleComment } from './cards/model';
+export { osrSchedule, DEFAULT_OSR_SETTINGS, toReviewResponse } from './cards/scheduling/osr';
+export type { OsrSettings, ReviewResponse } from './cards/scheduling/osr';
+export { DueDateHistogram } from './cards/scheduling/histogram';
+export {
+  fsrsNewCardSchedule,
+  fsrsUpdatedCardSchedule,
+  fsrsResetSchedule,
+  formatFsrsSegment,
+  parseFsrsSegment,
+} from './cards/scheduling/fsrs';
+export type { FsrsCardSchedule, FsrsSettings } from './cards/scheduling/fsrs';
+export { reviewSchedule, resolveSchedulerSettings, formatSegment, siblingSchedule } from './cards/scheduling/scheduler';
+export type { SchedulerSettings, SiblingSchedule, ReviewContext } from './cards/scheduling/scheduler';
+export { gradeCard, locateCard, loadVault, dueCounts, dueDateHistogram, CardNotFoundError } from './cards/review';
+export type { GradeOptions, GradeResult, ReviewSettings, DeckDueCounts, CardLocator } from './cards/review';
+export { writeScheduleIntoText, WriteBackError } from './cards/write';
+export { writeFileAtomic, withFileQueue } from './cards/deck-file';
