@@ -10,7 +10,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './backend/wasm-kernels';
 
+
 export { tf };
+
+/**
+ * The cpu backend prints a "Hi, looks like you are running TensorFlow.js in Node.js" banner
+ * (console.warn) on its first tensor. We choose backends ourselves and report them
+ * (`cardlab backends`), so the banner is noise: switch it off on the cpu backend
+ * instance (findBackend creates it; that is cheap and does not activate it).
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as { firstUse?: boolean } | null;
+  if (cpu) cpu.firstUse = false;
+}
+silenceCpuBanner();
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -26,13 +39,19 @@ async function loadBackend(name: BackendName): Promise<void> {
         require('@tensorflow/tfjs-node');
       } catch (err) {
         throw new Error(
-          `the tensorflow backend needs @tensorflow/tfjs-node (with libtensorflow), which is not installed: ${(err as Error).message.split('\n')[0]}`,
+          `the tensorflow backend needs @tensorflow/tfjs-node (with libtensorflow), which is not installed (its install downloads libtensorflow, so it needs internet); use CARDLAB_BACKEND=wasm or leave it unset. ${(err as Error).message.split('\n')[0]}`,
         );
       }
       break;
     case 'wasm':
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require('@tensorflow/tfjs-backend-wasm');
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require('@tensorflow/tfjs-backend-wasm');
+      } catch (err) {
+        throw new Error(
+          `the wasm backend needs @tensorflow/tfjs-backend-wasm, which does not load: ${(err as Error).message.split('\n')[0]}`,
+        );
+      }
       registerWasmGradientKernels();
       break;
     case 'cpu':
@@ -58,7 +77,8 @@ let ready: Promise<BackendName> | undefined;
  * Picks and initializes the backend once; later calls return the same promise.
  * `name` (or CARDLAB_BACKEND) forces one: if it cannot load, that is an error.
  */
-export function initBackend(name: BackendName | undefined = requestedBackend()): Promise<BackendName> {
+export async function initBackend(name?: BackendName): Promise<BackendName> {
+  name ??= requestedBackend();
   if (name) return useBackend(name);
   ready ??= (async () => {
     for (const candidate of BACKENDS) {

@@ -1,59 +1,162 @@
 /**
- * Kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks but training needs.
+ * Convolution gradient kernels for @tensorflow/tfjs-backend-wasm 4.22.
  *
- * Conv2DBackpropFilter (the weight gradient of every conv) is missing, so we
- * compute it with the wasm Conv3DBackpropFilterV2 kernel on a depth-1 view of
- * the same buffers: NHWC data is NDHWC data with D = 1, so no copy is made.
+ * - `Conv2DBackpropFilter` (the weight gradient) is missing on wasm. The obvious
+ *   stand-in, wasm `Conv3DBackpropFilterV2` on a depth-1 view, is a scalar loop
+ *   (~1 s per DenseNet 1×1 conv) and wrong for strides > 1: its loop bounds use
+ *   C integer division, so `DivCeil(pad - k, stride)` rounds a negative numerator
+ *   the wrong way and the exclusive end uses floor instead of ceil; rows and
+ *   columns are dropped whenever stride > 1.
+ *   We instead run the weight gradient as a forward convolution on the xnnpack
+ *   `Conv2D` kernel (see `conv2DBackpropFilter` below).
+ * - `Conv2DBackpropInput` exists on wasm but is also a scalar loop (~10× slower
+ *   than the forward conv); for stride 1 we run it as a forward convolution with
+ *   the flipped filter and keep the original kernel for strides > 1.
+ *
+ * Kernel functions must call kernels directly (not tf ops) and dispose every
+ * intermediate they create, so nothing leaks into the engine or the wasm heap
+ * (xnnpack operators are cached per filter tensor and freed with it).
  */
 import * as tf from '@tensorflow/tfjs';
 
-type Conv2DBackpropFilterAttrs = {
+type Conv2DGradAttrs = {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | number[][];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: string;
-  filterShape: [number, number, number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 };
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
+/** The pieces of BackendWasm we use (it is not exported as a type from tfjs). */
+type WasmBackend = tf.KernelBackend & { disposeData(dataId: object): boolean };
 
-function conv2DBackpropFilterViaConv3D({ inputs, backend, attrs }: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: tf.KernelBackend;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+/** Runs a registered wasm kernel; the caller owns (and must dispose) the result. */
+function runKernel(name: string, args: KernelArgs): tf.TensorInfo {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`the wasm backend has no ${name} kernel`);
+  return kernel.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
+
+function checkInputs(kernel: string, attrs: Conv2DGradAttrs, tensors: tf.TensorInfo[]): void {
+  if (attrs.dataFormat === 'NCHW') throw new Error(`cardlab wasm ${kernel} supports only NHWC data`);
+  for (const t of tensors) {
+    if (t.dtype !== 'float32') throw new Error(`cardlab wasm ${kernel} needs float32 tensors, got ${t.dtype}`);
+  }
+}
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, oh·sh + kh − top, ow·sw + kw − left, ci] · dy[n,oh,ow,co]
+ *
+ * is a forward convolution in which ci plays the batch, n the channel, and dy the
+ * filter, dilated by the stride:
+ *   input  x' = transpose(x, [3,1,2,0])   [Ci, H, W, N]
+ *   filter dy' = transpose(dy, [1,2,0,3]) [OH, OW, N, Co]
+ *   out = conv2d(x', dy', stride 1, dilation (sh, sw), padding (top, left, …))  [Ci, kh, kw, Co]
+ *   dW = transpose(out, [1,2,0,3])
+ * xnnpack then does one GEMM of (Ci·kh·kw) × (N·OH·OW) × Co without an im2col copy.
+ * The bottom/right padding makes the output exactly kh × kw; when that would need
+ * a negative padding (rows that 'valid' never reads) we pad 0 and crop the output.
+ */
+function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, filterShape } = attrs as unknown as Conv2DBackpropFilterAttrs;
-  if (dataFormat === 'NCHW') {
-    throw new Error('cardlab wasm Conv2DBackpropFilter supports only NHWC data');
+  const a = attrs as unknown as Conv2DGradAttrs & { filterShape: [number, number, number, number] };
+  checkInputs('Conv2DBackpropFilter', a, [x, dy]);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode,
+  );
+  const { inHeight, inWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const [, outHeight, outWidth] = dy.shape; // dy' is the filter, so its size is what counts
+  const { top, left } = info.padInfo;
+  const bottom = filterHeight + (outHeight - 1) * strideHeight - inHeight - top;
+  const right = filterWidth + (outWidth - 1) * strideWidth - inWidth - left;
+  const wasm = backend as WasmBackend;
+  const owned: tf.TensorInfo[] = [];
+  const keep = (t: tf.TensorInfo): tf.TensorInfo => (owned.push(t), t);
+  try {
+    const xT = keep(runKernel('Transpose', { inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }));
+    const dyT = keep(runKernel('Transpose', { inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }));
+    const explicitPad = [[0, 0], [top, Math.max(bottom, 0)], [left, Math.max(right, 0)], [0, 0]];
+    let out = keep(runKernel('Conv2D', {
+      inputs: { x: xT, filter: dyT },
+      backend,
+      attrs: { strides: 1, pad: explicitPad, dataFormat: 'NHWC', dilations: [strideHeight, strideWidth] } as unknown as tf.NamedAttrMap,
+    }));
+    if (bottom < 0 || right < 0) {
+      out = keep(runKernel('Slice', {
+        inputs: { x: out },
+        backend,
+        attrs: { begin: [0, 0, 0, 0], size: [-1, filterHeight, filterWidth, -1] },
+      }));
+    }
+    return runKernel('Transpose', { inputs: { x: out }, backend, attrs: { perm: [1, 2, 0, 3] } });
+  } finally {
+    for (const t of owned) wasm.disposeData(t.dataId);
   }
-  if (Array.isArray(pad)) {
-    throw new Error('cardlab wasm Conv2DBackpropFilter supports only "same", "valid" or numeric padding');
-  }
-  const [sh, sw] = typeof strides === 'number' ? [strides, strides] : strides;
-  const asDepthOne = (t: tf.TensorInfo): tf.TensorInfo => ({
-    dataId: t.dataId,
-    dtype: t.dtype,
-    shape: [t.shape[0], 1, t.shape[1], t.shape[2], t.shape[3]],
-  });
-  const conv3d = tf.getKernel('Conv3DBackpropFilterV2', 'wasm');
-  if (!conv3d) throw new Error('the wasm backend has no Conv3DBackpropFilterV2 kernel');
-  const dw = conv3d.kernelFunc({
-    inputs: { x: asDepthOne(x), dy: asDepthOne(dy) },
-    backend,
-    attrs: { strides: [1, sh, sw], pad, filterShape: [1, ...filterShape] } as unknown as tf.NamedAttrMap,
-  }) as tf.TensorInfo;
-  // Drop the depth axis: same buffer, 4-D shape.
-  return { dataId: dw.dataId, dtype: dw.dtype, shape: [...filterShape] };
+}
+
+/**
+ * For stride 1: dx = conv2d(dy, W'), W'[i,j,co,ci] = W[kh−1−i, kw−1−j, ci, co], with
+ * padding (kh−1−top, kh−1−bottom, kw−1−left, kw−1−right). Other cases (strides,
+ * paddings larger than the filter) go to the original wasm kernel.
+ */
+function makeConv2DBackpropInput(original: tf.KernelFunc) {
+  return function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = attrs as unknown as Conv2DGradAttrs & { inputShape: [number, number, number, number] };
+    checkInputs('Conv2DBackpropInput', a, [dy, filter]);
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode,
+    );
+    const { filterHeight: kh, filterWidth: kw, strideHeight, strideWidth, padInfo } = info;
+    const pads = [kh - 1 - padInfo.top, kh - 1 - padInfo.bottom, kw - 1 - padInfo.left, kw - 1 - padInfo.right];
+    if (strideHeight !== 1 || strideWidth !== 1 || pads.some((p) => p < 0)) {
+      return original(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    }
+    const wasm = backend as WasmBackend;
+    const owned: tf.TensorInfo[] = [];
+    const keep = (t: tf.TensorInfo): tf.TensorInfo => (owned.push(t), t);
+    try {
+      const flipped = keep(runKernel('Reverse', { inputs: { x: filter }, backend, attrs: { dims: [0, 1] } }));
+      const swapped = keep(runKernel('Transpose', { inputs: { x: flipped }, backend, attrs: { perm: [0, 1, 3, 2] } }));
+      return runKernel('Conv2D', {
+        inputs: { x: dy, filter: swapped },
+        backend,
+        attrs: {
+          strides: 1,
+          pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+          dataFormat: 'NHWC',
+          dilations: 1,
+        } as unknown as tf.NamedAttrMap,
+      });
+    } finally {
+      for (const t of owned) wasm.disposeData(t.dataId);
+    }
+  };
 }
 
 let registered = false;
 
-/** Registers the missing gradient kernels on the wasm backend (idempotent). */
+/** The wasm kernels we replaced, kept for the fallback and for bench/conv-grad.ts. */
+export const originalWasmKernels: { Conv2DBackpropInput?: tf.KernelFunc } = {};
+
+/** Registers the gradient kernels on the wasm backend (idempotent; call after loading tfjs-backend-wasm). */
 export function registerWasmGradientKernels(): void {
-  if (registered || tf.getKernel('Conv2DBackpropFilter', 'wasm')) return;
+  if (registered) return;
+  const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (!originalInput) throw new Error('tfjs-backend-wasm has no Conv2DBackpropInput kernel: is it loaded?');
+  if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropFilterViaConv3D as unknown as tf.KernelFunc,
+    kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
   });
+  // A second copy of this module (e.g. two installs) must not wrap our own wrapper.
+  const isOurs = (f: tf.KernelFunc): boolean => (f as { cardlab?: boolean }).cardlab === true;
+  if (!isOurs(originalInput.kernelFunc)) {
+    originalWasmKernels.Conv2DBackpropInput = originalInput.kernelFunc;
+    const kernelFunc = Object.assign(makeConv2DBackpropInput(originalInput.kernelFunc), { cardlab: true });
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    tf.registerKernel({ ...originalInput, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
   registered = true;
 }
