@@ -36,3 +36,10 @@ export { gradeCard, locateCard, loadVault, dueCounts, dueDateHistogram, CardNotF
 export type { GradeOptions, GradeResult, ReviewSettings, DeckDueCounts, CardLocator } from './cards/review';
 export { writeScheduleIntoText, WriteBackError } from './cards/write';
 export { writeFileAtomic, withFileQueue } from './cards/deck-file';
+export { displayPlotly, displayBundle, plotlyBundle, PLOTLY_MIME } from './cells/display';
+export type { PlotlyFigure, StaticFallback } from './cells/display';
+export { runCells, runCell, runNotebook } from './cells/runner';
+export type { RunOptions, RunResult, CellRun } from './cells/runner';
+export type { CellEvent, MimeBundle, ExitReason } from './cells/events';
+export { readNotebook, writeNotebook, parseNotebook, codeCells, parseCardLink, formatCardLink } from './cells/notebook';
+export type { Notebook, CodeCell, CardLink } from './cells/notebook';

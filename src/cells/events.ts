@@ -1,0 +1,40 @@
+/**
+ * What a cell run reports, one event per line of newline-delimited JSON from the child
+ * process to the runner (and from the server to the browser). `cell` is the index of the
+ * cell in the run (0 for a single linked cell).
+ */
+
+/** A MIME bundle as Jupyter has it: `text/html`, `image/png` (base64), `application/vnd.plotly.v1+json`... */
+export type MimeBundle = Record<string, string | object>;
+
+export type CellEvent =
+  /** The TypeScript converter is ready (it takes about a second to start). */
+  | { type: 'ready'; ms: number }
+  | { type: 'cell-start'; cell: number }
+  | { type: 'stream'; cell: number; name: 'stdout' | 'stderr'; text: string }
+  /** tslab.display.* and cardlab's displayPlotly; `update` replaces the output with the same displayId. */
+  | { type: 'display'; cell: number; data: MimeBundle; metadata: object; displayId?: string; update: boolean }
+  /** The value of the cell's last expression, formatted as tslab prints it (on stdout, in Jupyter). */
+  | { type: 'result'; cell: number; text: string }
+  /**
+   * A compile error (TypeScript diagnostic) or a runtime error. `line` and `column` are 1-based and
+   * relative to the cell; for runtime errors they are found from the stack (see child.ts).
+   * `text` is what tslab prints on stderr in Jupyter.
+   */
+  | { type: 'error'; cell: number; kind: 'compile' | 'runtime'; message: string; line?: number; column?: number; text: string }
+  | { type: 'cell-end'; cell: number; ok: boolean; ms: number }
+  /** Always the last event, sent by the runner when the child process is gone. */
+  | { type: 'exit'; ok: boolean; reason: ExitReason; exitCode: number | null; signal: string | null; ms: number };
+
+/**
+ * Why the run ended: `done` (every cell ran), `cell-error` (a cell failed; later cells were not run),
+ * `timeout` (killed at the time limit), `memory` (the heap limit was hit), `output-limit` (killed
+ * for printing too much), `crash` (anything else, such as a cell calling process.exit).
+ */
+export type ExitReason = 'done' | 'cell-error' | 'timeout' | 'memory' | 'output-limit' | 'crash';
+
+/** The job the runner sends the child on stdin. */
+export interface CellJob {
+  /** Sources of the code cells, run in order in one kernel-like context. */
+  cells: string[];
+}
