@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerBackendCommands } from './cli/backends';
 import { registerModelCommands } from './cli/model';
 import { registerCardsCommands } from './cli/cards';
+import { registerTrainCommands } from './cli/train';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerBackendCommands(program);
   registerModelCommands(program);
   registerCardsCommands(program);
+  registerTrainCommands(program);
   return program;
 }
 

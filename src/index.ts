@@ -43,3 +43,14 @@ export type { RunOptions, RunResult, CellRun } from './cells/runner';
 export type { CellEvent, MimeBundle, ExitReason } from './cells/events';
 export { readNotebook, writeNotebook, parseNotebook, codeCells, parseCardLink, formatCardLink } from './cells/notebook';
 export type { Notebook, CodeCell, CardLink } from './cells/notebook';
+export {
+  loadMnist, loadCifar10, readCifarBatch, decodeCifarRecords, encodeCifarRecords, syntheticStripes, loadDataset,
+  toTensors, subset, concatSets, classCounts, seededRandom, shuffledIndices, CIFAR_CLASS_NAMES, DATASETS,
+} from './data';
+export type { ImageSet, MnistSplit, MnistSplitOptions, SyntheticOptions, DatasetName, LoadedDataset } from './data';
+export {
+  trainModel, trainStep, evaluate, predictClasses, confusionMatrix, learningRateAt, makeOptimizer, setLearningRate,
+  decayedWeights, fileSystemIO, saveModel, loadModel, loadWeightsInto, readMetricsLog, ProgressReporter,
+  defaultRecipe, PAPER_RECIPE, PAPER_WEIGHT_DECAY, PAPER_MOMENTUM,
+} from './train';
+export type { TrainOptions, TrainResult, EpochMetrics, Evaluation, OptimizerName, ScheduleName, Recipe } from './train';

@@ -9,6 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './backend/wasm-kernels';
+import { registerBatchNormGradient } from './backend/batchnorm-grad';
+
+// Same math as tfjs-core's, without its Tile (slow on wasm): see the module.
+registerBatchNormGradient();
 
 
 export { tf };

@@ -1,0 +1,137 @@
+/**
+ * The training loop: epochs of shuffled mini-batches through trainStep, the
+ * learning-rate schedule, validation, per-epoch metrics (to the caller, the
+ * JSON-lines log and the progress reporter).
+ */
+import { tf } from '../tf';
+import { seededRandom, shuffledIndices } from '../data/random';
+import { subset, toTensors, type ImageSet } from '../data/image-set';
+import { augment, type AugmentOptions } from '../data/augment';
+import { evaluate } from './evaluate';
+import { appendMetricsLine } from './metrics-log';
+import { disposeOptimizer, makeOptimizer, setLearningRate, PAPER_MOMENTUM, type OptimizerName } from './optimizer';
+import { ProgressReporter } from './progress';
+import { learningRateAt, type ScheduleName } from './schedule';
+import { decayedWeights, outputsProbabilities, trainStep, PAPER_WEIGHT_DECAY } from './step';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** Default: `step` (the paper's ÷10 at 50% and 75%). */
+  schedule?: ScheduleName;
+  /** SGD only. Default 0.9 (Nesterov). */
+  momentum?: number;
+  /** Default 1e-4 on conv/dense kernels. */
+  weightDecay?: number;
+  /** Fixes the order of the batches. Default 0. */
+  seed?: number;
+  /** Random shifts / mirroring of every training batch (never of the validation set). */
+  augment?: AugmentOptions;
+  /** Evaluated after every epoch (inference mode). */
+  validation?: ImageSet;
+  /** One JSON line per epoch is appended here. */
+  metricsLog?: string;
+  progress?: ProgressReporter;
+  /** Called after each epoch with its metrics (e.g. to print a summary or save a checkpoint). */
+  onEpochEnd?: (metrics: EpochMetrics) => void | Promise<void>;
+}
+
+export interface EpochMetrics {
+  /** 1-based. */
+  epoch: number;
+  epochs: number;
+  learningRate: number;
+  /** Means over the epoch's batches, from the training-mode forward pass. */
+  loss: number;
+  accuracy: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  /** Wall time of the epoch's training steps, and of the validation. */
+  seconds: number;
+  valSeconds?: number;
+  samples: number;
+  backend: string;
+}
+
+export interface TrainResult {
+  history: EpochMetrics[];
+  /** Its state (momenta) can continue a run; free it with disposeOptimizer. */
+  optimizer: tf.Optimizer;
+}
+
+export async function trainModel(model: tf.LayersModel, train: ImageSet, options: TrainOptions): Promise<TrainResult> {
+  const {
+    epochs, batchSize, schedule = 'step', weightDecay = PAPER_WEIGHT_DECAY, seed = 0, validation, metricsLog, progress,
+  } = options;
+  if (!(Number.isInteger(epochs) && epochs > 0)) throw new Error(`epochs must be a positive whole number, got ${epochs}`);
+  if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new Error(`batch size must be a positive whole number, got ${batchSize}`);
+  if (!(options.learningRate > 0)) throw new Error(`learning rate must be positive, got ${options.learningRate}`);
+  if (!(weightDecay >= 0)) throw new Error(`weight decay must be 0 or more, got ${weightDecay}`);
+
+  const optimizer = makeOptimizer(options.optimizer, options.learningRate, options.momentum ?? PAPER_MOMENTUM);
+  const stepOptions = {
+    optimizer,
+    weightDecay,
+    trainable: model.trainableWeights.map((w) => w.read() as tf.Variable),
+    decayed: decayedWeights(model),
+    probabilities: outputsProbabilities(model),
+  };
+  // A last batch of one image would give batch norm a zero variance: skip it (the next shuffle differs).
+  const steps = Math.max(1, Math.floor(train.count / batchSize) + (train.count % batchSize > 1 ? 1 : 0));
+  const history: EpochMetrics[] = [];
+
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const learningRate = learningRateAt(schedule, options.learningRate, epoch, epochs);
+      setLearningRate(optimizer, learningRate);
+      const order = shuffledIndices(train.count, seed * 1000003 + epoch);
+      const augmentRandom = seededRandom(seed * 1000003 + epoch + 7919);
+      progress?.startEpoch(epoch, epochs, steps);
+      const started = performance.now();
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      for (let step = 0; step < steps; step++) {
+        const ids = order.subarray(step * batchSize, Math.min(train.count, (step + 1) * batchSize));
+        const { x, y } = options.augment ? toTensors(augment(subset(train, ids), options.augment, augmentRandom)) : toTensors(train, ids);
+        try {
+          const result = await trainStep(model, x, y, stepOptions);
+          if (!Number.isFinite(result.loss)) {
+            throw new Error(`the loss became ${result.loss} at epoch ${epoch + 1}, step ${step + 1}: lower the learning rate`);
+          }
+          lossSum += result.loss * ids.length;
+          correct += result.correct;
+          seen += ids.length;
+        } finally {
+          tf.dispose([x, y]);
+        }
+        progress?.update(step + 1, lossSum / seen, correct / seen);
+      }
+      progress?.endEpoch();
+      const metrics: EpochMetrics = {
+        epoch: epoch + 1,
+        epochs,
+        learningRate,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        seconds: (performance.now() - started) / 1000,
+        samples: seen,
+        backend: tf.getBackend(),
+      };
+      if (validation) {
+        const valStarted = performance.now();
+        const result = await evaluate(model, validation, Math.max(batchSize, 128));
+        Object.assign(metrics, { valLoss: result.loss, valAccuracy: result.accuracy, valSeconds: (performance.now() - valStarted) / 1000 });
+      }
+      history.push(metrics);
+      if (metricsLog) appendMetricsLine(metricsLog, metrics);
+      await options.onEpochEnd?.(metrics);
+    }
+  } catch (err) {
+    disposeOptimizer(optimizer); // the caller never gets it
+    throw err;
+  }
+  return { history, optimizer };
+}
