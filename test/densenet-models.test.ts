@@ -221,6 +221,18 @@ describe('structure and names', () => {
       [a, b, c].forEach((m) => m.dispose());
     }
   });
+
+  test('seed 0 is a seed too: every weight, the stem included, is reproducible', () => {
+    // tfjs initializers treat a falsy seed as "no seed", so no layer may be handed 0.
+    const a = buildDenseNet(config, { seed: 0 });
+    const b = buildDenseNet(config, { seed: 0 });
+    try {
+      const weights = (m: tf.LayersModel) => m.trainableWeights.map((v) => Array.from(v.read().dataSync()));
+      expect(weights(a)).toEqual(weights(b));
+    } finally {
+      [a, b].forEach((m) => m.dispose());
+    }
+  });
 });
 
 describe('configuration errors', () => {

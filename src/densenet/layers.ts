@@ -36,10 +36,13 @@ export class BuildContext {
     this.seedCounter = seed;
   }
 
-  /** A distinct seed per weight tensor, so a seeded build is reproducible; undefined = random. */
+  /**
+   * A distinct seed per weight tensor, so a seeded build is reproducible; undefined = random.
+   * Never 0: tfjs initializers treat a falsy seed as "no seed".
+   */
   nextSeed(): number | undefined {
     if (this.seedCounter === undefined) return undefined;
-    return this.seedCounter++;
+    return ++this.seedCounter;
   }
 }
 
