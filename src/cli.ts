@@ -7,6 +7,7 @@ import { registerBackendCommands } from './cli/backends';
 import { registerModelCommands } from './cli/model';
 import { registerCardsCommands } from './cli/cards';
 import { registerTrainCommands } from './cli/train';
+import { registerBenchCommands } from './cli/bench';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerCardsCommands(program);
   registerTrainCommands(program);
+  registerBenchCommands(program);
   return program;
 }
 

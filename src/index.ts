@@ -7,10 +7,12 @@ export {
   analyzeDenseNet, compareConvParams, validateConfig, variantName, paperDepth, transitionChannels,
   compositeLayer, bottleneckLayer, denseLayer, denseBlock, transition, cifarStem, imagenetStem, classifierHead,
   BuildContext, BN_EPSILON, buildCifarResNet, cifarResNetParams,
+  EfficientDenseBlock, efficientDenseBlock, efficientDenseBlockOp,
 } from './densenet';
 export type {
   DenseNetConfig, Stem, PresetName, CifarOptions, BuildOptions, DenseNetSummary, LayerInfo, StageInfo,
   ConvParamComparison, DenseLayerFn, DenseBlockFn, DenseLayerSpec, CifarResNetOptions,
+  EfficientDenseBlockArgs, EfficientBlockOptions, UnitWeights,
 } from './densenet';
 export { parseCards } from './cards/parse';
 export { parseNote } from './cards/note';
@@ -54,3 +56,5 @@ export {
   defaultRecipe, PAPER_RECIPE, PAPER_WEIGHT_DECAY, PAPER_MOMENTUM,
 } from './train';
 export type { TrainOptions, TrainResult, EpochMetrics, Evaluation, OptimizerName, ScheduleName, Recipe } from './train';
+export { measureTrainingStep } from './bench/memory';
+export type { StepSpec, StepMeasurement, MemoryRow } from './bench/memory';

@@ -251,8 +251,8 @@ describe('configuration errors', () => {
     expect(() => analyzeDenseNet(presetConfig('densenet121', { inputShape: [16, 16, 3] }))).toThrow(/transition3_pool/);
   });
 
-  test('memoryEfficient is left to issue 3', () => {
-    expect(() => buildDenseNet({ ...base, memoryEfficient: true })).toThrow(/memoryEfficient DenseNet is not implemented yet/);
+  test('memoryEfficient builds the same parameters (issue 3; behaviour in efficient.test.ts)', () => {
+    expect(buildDenseNet({ ...base, memoryEfficient: true }).countParams()).toBe(buildDenseNet(base).countParams());
   });
 
   test('variant names follow the paper', () => {

@@ -17,6 +17,7 @@ import {
   transition,
 } from './layers';
 import { INPUT_NAME } from './names';
+import { efficientDenseBlock } from './efficient-layer';
 
 export interface BuildOptions {
   /** Seed for every weight initializer (and dropout): the same seed gives the same model. */
@@ -26,14 +27,12 @@ export interface BuildOptions {
 }
 
 /**
- * The dense-block implementation a configuration asks for. Issue 3 plugs the
- * memory-efficient block in here (a `DenseBlockFn`, or `denseBlock` with its
- * own `DenseLayerFn`); until then the flag is an error rather than ignored.
+ * The dense-block implementation a configuration asks for: the naive block, or
+ * with `memoryEfficient` one EfficientDenseBlock op per block (efficient-layer.ts)
+ * with the same weights.
  */
 export function denseBlockFor(config: DenseNetConfig): DenseBlockFn {
-  if (config.memoryEfficient) {
-    throw new Error('memoryEfficient DenseNet is not implemented yet (issue 3); build with memoryEfficient: false');
-  }
+  if (config.memoryEfficient) return efficientDenseBlock;
   return (x, layers, block, options, ctx) => denseBlock(x, layers, block, options, ctx, denseLayer);
 }
 

@@ -6,3 +6,5 @@ export * from './build';
 export * from './presets';
 export * from './analytic';
 export * from './resnet';
+export * from './efficient';
+export * from './efficient-layer';

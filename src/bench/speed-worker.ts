@@ -1,0 +1,12 @@
+/**
+ * Child process of `measureInChild`: receives one SpeedSpec, streams its
+ * measurements back as SpeedMessages and exits. A wasm abort may kill the
+ * process before it can answer; the parent reads that from the exit.
+ */
+import { measureSpeed, SpeedMessage, SpeedSpec } from './speed';
+
+process.once('message', (spec: SpeedSpec) => {
+  const send = (message: SpeedMessage) => process.send?.(message);
+  // measureSpeed reports its own errors; exit once the last message is flushed.
+  void measureSpeed(spec, send).then(() => process.send?.({ type: 'done' } satisfies SpeedMessage, () => process.exit(0)));
+});

@@ -1,0 +1,75 @@
+/**
+ * `cardlab bench …`: benchmarks that print figures. Each benchmark is a
+ * subcommand of the `bench` group; `bench all` runs the full reports.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { BACKENDS, BackendName } from '../tf';
+import { benchMemory, formatMemoryTable } from '../bench/memory';
+import { registerSpeedCommand } from './bench-speed';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function depthList(value: string): number[] {
+  const depths = value.split(',').map((s) => s.trim());
+  return depths.map((d) => {
+    const n = Number(d);
+    // CIFAR DenseNet-BC: three blocks of n bottleneck layers, L = 6n + 4.
+    if (!Number.isInteger(n) || n < 10 || (n - 4) % 6 !== 0) {
+      throw new InvalidArgumentError(`"${d}" is not a CIFAR DenseNet-BC depth (L = 6n + 4, e.g. 40, 100, 190)`);
+    }
+    return n;
+  });
+}
+
+function backendName(value: string): BackendName {
+  if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`backend must be one of ${BACKENDS.join(', ')}`);
+  return value as BackendName;
+}
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('benchmarks that print figures');
+
+  bench
+    .command('memory')
+    .description('peak tensor memory and time of one training step of CIFAR DenseNet-BC (k=12), naive vs memory-efficient')
+    .option('--depths <list>', 'comma-separated depths L = 6n + 4', depthList, [40, 100])
+    .option('--batch <n>', 'batch size', positiveInt, 8)
+    .option('--growth <k>', 'growth rate', positiveInt, 12)
+    .option('--backend <name>', `force a backend (${BACKENDS.join(', ')}); default: the best that loads`, backendName)
+    .option('--steps <n>', 'timed steps after the profiled one (median reported)', positiveInt, 2)
+    .option('--json', 'print one JSON object per depth')
+    .action(async (opts: { depths: number[]; batch: number; growth: number; backend?: BackendName; steps: number; json?: boolean }) => {
+      const rows = await benchMemory(opts.depths, {
+        batch: opts.batch,
+        growthRate: opts.growth,
+        backend: opts.backend,
+        timedSteps: opts.steps,
+        onProgress: opts.json
+          ? undefined
+          : (depth, variant, r) => console.error(`L=${depth} ${variant}: ${r.ok ? `${(r.result.peakBytes / 2 ** 20).toFixed(0)} MB, ${r.result.ms.toFixed(0)} ms` : r.error}`),
+      });
+      if (opts.json) {
+        for (const row of rows) console.log(JSON.stringify(row));
+      } else {
+        console.log(formatMemoryTable(rows));
+      }
+    });
+
+  registerSpeedCommand(bench);
+
+  bench
+    .command('all')
+    .description('run every benchmark report (speed: L=100 batch 64 on each backend and PyTorch; memory: L = 40…190; charts under bench/results/)')
+    .action(async () => {
+      // Lazy: the reports live in bench/ with the other benchmark scripts.
+      const { runSpeedReport } = await import('../../bench/speed');
+      await runSpeedReport({});
+      console.log('');
+      const { runMemoryReport } = await import('../../bench/memory');
+      await runMemoryReport({});
+    });
+}

@@ -1,0 +1,65 @@
+/**
+ * Plotly figure of the speed benchmark: forward and training-step time of each
+ * framework/backend as grouped bars, labelled with the ratio to PyTorch; a run
+ * that aborted or timed out is named under the chart instead of a bar.
+ */
+import type { SpeedRow } from '../bench/speed';
+import { formatRatio } from '../bench/speed';
+import type { PlotlyFigure } from './memory';
+
+export function speedRowLabel(row: SpeedRow): string {
+  if (row.framework === 'pytorch') return `PyTorch ${row.version ?? ''} (${row.threads} threads)`.replace(/\s+/g, ' ');
+  return `tfjs ${row.backend}${row.variant === 'naive' ? '' : ` ${row.variant}`}`;
+}
+
+export function speedFigure(rows: SpeedRow[]): PlotlyFigure {
+  const x = rows.map(speedRowLabel);
+  const bars = (ms: (r: SpeedRow) => number | null, ratio: (r: SpeedRow) => number | null, name: string, color: string) => ({
+    type: 'bar',
+    name,
+    x,
+    y: rows.map((r) => (ms(r) === null ? null : ms(r)! / 1000)),
+    text: rows.map((r) => (ratio(r) === null || r.framework === 'pytorch' ? '' : formatRatio(ratio(r)!))),
+    textposition: 'outside',
+    marker: { color },
+  });
+  const missing = rows.flatMap((r) => {
+    const label = speedRowLabel(r);
+    if (r.error) return [`${label}: ${r.error.length > 110 ? `${r.error.slice(0, 107)}...` : r.error}`];
+    return [
+      ...(r.forwardError ? [`${label} forward: ${r.forwardError}`] : []),
+      ...(r.trainStepError ? [`${label} training step: ${r.trainStepError}`] : []),
+    ];
+  });
+  const first = rows[0];
+  return {
+    data: [
+      bars((r) => r.forwardMs, (r) => r.forwardRatio, 'forward', '#1f77b4'),
+      bars((r) => r.trainStepMs, (r) => r.trainStepRatio, 'training step', '#ff7f0e'),
+    ],
+    layout: {
+      title: {
+        text:
+          `DenseNet-BC (L=${first?.depth}, k=${first?.growthRate}), batch ${first?.batch}, 32×32×3: median of ${first?.repeats} run(s)` +
+          '<br><sub>bar labels: time ÷ PyTorch</sub>',
+      },
+      barmode: 'group',
+      yaxis: { title: { text: 'time (s)' }, rangemode: 'tozero' },
+      legend: { orientation: 'h', x: 1, xanchor: 'right', y: 1.02, yanchor: 'bottom' },
+      margin: { b: 60 + 16 * missing.length },
+      // Under the axis labels, one line each (pixel offsets: independent of the chart's height).
+      annotations: missing.map((text, i) => ({
+        text: text.replace(/</g, '&lt;'),
+        xref: 'paper',
+        yref: 'paper',
+        x: 0,
+        xanchor: 'left',
+        y: 0,
+        yanchor: 'top',
+        yshift: -36 - 16 * i,
+        showarrow: false,
+        font: { size: 11, color: '#d62728' },
+      })),
+    },
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * The speed benchmark (`cardlab bench speed`, bench/speed.ts): its table and
+ * ratio formatting, and the real thing with tiny settings through the built
+ * CLI (each backend in a child process; wasm and the unavailable tensorflow
+ * backend; the PyTorch reference). PyTorch runs when CARDLAB_BENCH_TORCH=1
+ * (needs Debian python3-torch); otherwise the run uses a Python without torch,
+ * which must be reported by name and leave the TensorFlow.js figures intact.
+ */
+import { spawnSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import {
+  failureReason,
+  formatDurationMs,
+  formatRatio,
+  formatSpeedTable,
+  measureInChild,
+  memoryEfficientAvailability,
+  SpeedRow,
+  torchEnvironment,
+  wasmHeapSuffix,
+  withRatios,
+} from '../src/bench/speed';
+import { analyzeDenseNet, cifarConfig } from '../src/densenet';
+
+const ROOT = path.join(__dirname, '..');
+const WITH_TORCH = process.env.CARDLAB_BENCH_TORCH === '1';
+
+function row(overrides: Partial<SpeedRow>): SpeedRow {
+  return {
+    framework: 'tfjs',
+    backend: 'wasm',
+    variant: 'naive',
+    version: '4.22.0',
+    depth: 100,
+    growthRate: 12,
+    batch: 64,
+    repeats: 3,
+    threads: null,
+    trainableParams: 769162,
+    forwardMs: null,
+    trainStepMs: null,
+    forwardRatio: null,
+    trainStepRatio: null,
+    ...overrides,
+    // All runs finished unless the test says otherwise.
+    forwardRunsMs: overrides.forwardRunsMs ?? (overrides.forwardMs ? [overrides.forwardMs, overrides.forwardMs, overrides.forwardMs] : []),
+    trainStepRunsMs: overrides.trainStepRunsMs ?? (overrides.trainStepMs ? [overrides.trainStepMs, overrides.trainStepMs, overrides.trainStepMs] : []),
+  };
+}
+
+describe('formatting', () => {
+  test('durations: ms below a second, two decimals below 100 s, whole seconds above', () => {
+    expect(formatDurationMs(812.4)).toBe('812 ms');
+    expect(formatDurationMs(4523)).toBe('4.52 s');
+    expect(formatDurationMs(132_400)).toBe('132 s');
+  });
+
+  test('ratios: two decimals below 10, one above', () => {
+    expect(formatRatio(4.4123)).toBe('4.41×');
+    expect(formatRatio(0.874)).toBe('0.87×');
+    expect(formatRatio(12.34)).toBe('12.3×');
+  });
+
+  test('withRatios divides each time by PyTorch’s, and leaves null where a time is missing', () => {
+    const rows = withRatios([
+      row({ framework: 'pytorch', backend: 'cpu', version: '1.13.0', threads: 2, forwardMs: 1000, trainStepMs: 3000 }),
+      row({ forwardMs: 4500, trainStepError: 'aborted: out of memory (wasm heap limit, 4 GB)' }),
+      row({ variant: 'memory-efficient', trainStepMs: 6000 }),
+    ]);
+    expect(rows.map((r) => [r.forwardRatio, r.trainStepRatio])).toEqual([
+      [1, 1],
+      [4.5, null],
+      [null, 2],
+    ]);
+    expect(withRatios([row({ forwardMs: 4500, trainStepMs: 9000 })])[0]).toMatchObject({ forwardRatio: null, trainStepRatio: null });
+  });
+
+  test('the table shows times, ratios, failures in place of times, and aligned columns', () => {
+    const rows = withRatios([
+      row({ framework: 'pytorch', backend: 'cpu', version: '1.13.0a0+gitunknown', threads: 2, forwardMs: 1000, trainStepMs: 3100 }),
+      row({ backend: 'tensorflow', version: null, trainableParams: null, error: 'not available: needs @tensorflow/tfjs-node' }),
+      row({ forwardMs: 4410, trainStepError: 'aborted: out of memory (wasm heap limit, 4 GB)' }),
+      row({ variant: 'memory-efficient', trainStepMs: 12_400 }),
+      row({ backend: 'cpu', forwardError: 'timed out after 300 s', trainStepError: 'not run (forward timed out after 300 s)' }),
+      row({ backend: 'cpu', forwardMs: 77_400, forwardRunsMs: [88_700, 66_100], trainStepError: 'not run (forward timed out after 300 s)' }),
+    ]);
+    const lines = formatSpeedTable(rows).split('\n');
+    expect(lines).toHaveLength(7);
+    expect(lines[0]).toMatch(/^framework\s+backend\s+variant\s+forward\s+÷ PyTorch\s+training step\s+÷ PyTorch$/);
+    expect(lines[1]).toMatch(/^PyTorch 1\.13\.0a0\s+cpu, 2 threads\s+naive\s+1\.00 s\s+1\.00×\s+3\.10 s\s+1\.00×$/);
+    expect(lines[2]).toMatch(/^TensorFlow\.js\s+tensorflow\s+naive\s+not available\s+—\s+not available\s+—$/);
+    expect(lines[3]).toMatch(/wasm\s+naive\s+4\.41 s\s+4\.41×\s+aborted: out of memory \(wasm heap limit, 4 GB\)\s+—$/);
+    expect(lines[4]).toMatch(/wasm\s+memory-efficient\s+—\s+—\s+12\.40 s\s+4\.00×$/);
+    expect(lines[5]).toMatch(/cpu\s+naive\s+timed out after 300 s\s+—\s+not run \(forward timed out after 300 s\)\s+—$/);
+    expect(lines[6]).toMatch(/cpu\s+naive\s+77\.40 s \(2\/3 runs\)\s+77\.4×\s+not run/);
+    // Right-aligned figures: the forward column ends under "forward" on every line, and every line is as wide.
+    const end = (line: string, text: string) => line.indexOf(text) + text.length;
+    expect([end(lines[1], '1.00 s'), end(lines[3], '4.41 s'), end(lines[5], 'timed out after 300 s')]).toEqual(
+      Array(3).fill(end(lines[0], 'forward')),
+    );
+    expect(new Set(lines.map((l) => l.length)).size).toBe(1);
+  });
+
+  test('a PyTorch row that failed shows a short reason: its time-out, or "not available" when torch is missing', () => {
+    const table = (error: string) => formatSpeedTable([row({ framework: 'pytorch', backend: 'cpu', version: null, threads: 2, trainableParams: null, error })]).split('\n')[1];
+    expect(table('timed out after 300 s')).toMatch(/^PyTorch\s+cpu, 2 threads\s+naive\s+timed out after 300 s\s+—\s+timed out after 300 s\s+—$/);
+    expect(table('PyTorch is not installed for /usr/bin/python3: install the Debian package python3-torch (apt-get install python3-torch)')).toMatch(
+      /naive\s+not available\s+—\s+not available\s+—$/,
+    );
+  });
+
+  test('a wasm abort is out of memory when it says so, or when the heap had reached the 4 GB limit; other failures keep their message', () => {
+    const oom = 'aborted: out of memory (wasm heap limit, 4 GB)';
+    expect(failureReason('RuntimeError: Aborted(Cannot enlarge memory arrays to size 4294975488 bytes (OOM).)', 'wasm')).toBe(oom);
+    // What the release build of tfjs-backend-wasm actually throws, with the heap size the child adds.
+    const bare = 'RuntimeError: Aborted(). Build with -sASSERTIONS for more info.';
+    expect(failureReason(bare + wasmHeapSuffix(4 * 2 ** 30 - 64 * 2 ** 20), 'wasm')).toBe(oom);
+    expect(failureReason(bare + wasmHeapSuffix(1200 * 2 ** 20), 'wasm')).toBe('aborted: Aborted(). Build with -sASSERTIONS for more info. [wasm heap: 1200 MB]');
+    expect(failureReason(bare, 'wasm')).toBe('aborted: Aborted(). Build with -sASSERTIONS for more info.');
+    expect(failureReason('Error: kernel Foo is not registered\n    at stack', 'cpu')).toBe('aborted: kernel Foo is not registered');
+  });
+});
+
+describe('PyTorch environment', () => {
+  test('OpenMP threads wait passively unless the caller chose a policy; the rest of the environment is kept', () => {
+    expect(torchEnvironment({ PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin', OMP_WAIT_POLICY: 'PASSIVE' });
+    expect(torchEnvironment({ OMP_WAIT_POLICY: 'ACTIVE' })).toEqual({ OMP_WAIT_POLICY: 'ACTIVE' });
+  });
+});
+
+/** Fails with the fix when the build the child processes run is missing or older than its sources. */
+function assertBuiltFresh(pairs: [string, string][]): void {
+  for (const [built, source] of pairs) {
+    const b = path.join(ROOT, built);
+    if (!fs.existsSync(b) || fs.statSync(b).mtimeMs < fs.statSync(path.join(ROOT, source)).mtimeMs) {
+      throw new Error(`${built} is missing or older than ${source}: run \`npm run build\` first (npm test does)`);
+    }
+  }
+}
+
+const BUILT: [string, string][] = [
+  ['dist/src/bench/speed.js', 'src/bench/speed.ts'],
+  ['dist/src/bench/speed-worker.js', 'src/bench/speed-worker.ts'],
+  ['dist/src/cli/bench-speed.js', 'src/cli/bench-speed.ts'],
+  ['dist/src/cli/bench.js', 'src/cli/bench.ts'],
+  ['dist/src/viz/speed.js', 'src/viz/speed.ts'],
+  ['dist/bench/speed.js', 'bench/speed.ts'],
+];
+
+describe('cardlab bench speed with tiny settings (built CLI, child processes)', () => {
+  const depth = 10; // one bottleneck layer per block
+  let outDir: string;
+  let rows: SpeedRow[];
+  let stderr: string;
+  let status: number | null;
+
+  beforeAll(() => {
+    assertBuiltFresh(BUILT);
+    outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cardlab-bench-speed-'));
+    let python = '/usr/bin/python3';
+    if (!WITH_TORCH) {
+      // A real Python that cannot import torch: -S leaves out the site packages where Debian puts it.
+      python = path.join(outDir, 'python-without-torch');
+      fs.writeFileSync(python, '#!/bin/sh\nexec /usr/bin/python3 -S "$@"\n', { mode: 0o755 });
+    }
+    const args = ['bench', 'speed', '--json', '--depth', String(depth), '--batch', '2', '--repeats', '1',
+      '--backends', 'tensorflow,wasm', '--timeout', '150', '--python', python, '--out', outDir];
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'cardlab.js'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 400_000 });
+    status = r.status;
+    stderr = r.stderr;
+    rows = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as SpeedRow);
+  }, 420_000);
+
+  afterAll(() => {
+    if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+  });
+
+  const efficient = memoryEfficientAvailability().ok;
+
+  test('exits 0 and prints one JSON row per framework, backend and variant', () => {
+    expect({ status, stderrTail: status === 0 ? '' : stderr.slice(-2000) }).toEqual({ status: 0, stderrTail: '' });
+    expect(rows.map((r) => `${r.framework}/${r.backend}/${r.variant}`)).toEqual([
+      'pytorch/cpu/naive',
+      'tfjs/tensorflow/naive',
+      'tfjs/wasm/naive',
+      ...(efficient ? ['tfjs/wasm/memory-efficient'] : []),
+    ]);
+    const keys = ['framework', 'backend', 'variant', 'version', 'depth', 'growthRate', 'batch', 'repeats', 'threads', 'trainableParams',
+      'forwardMs', 'trainStepMs', 'forwardRunsMs', 'trainStepRunsMs', 'forwardRatio', 'trainStepRatio'];
+    for (const r of rows) {
+      expect(Object.keys(r).filter((k) => !/Error$|^error$/.test(k)).sort()).toEqual([...keys].sort());
+      expect(r).toMatchObject({ depth, growthRate: 12, batch: 2, repeats: 1 });
+    }
+  });
+
+  test('wasm: forward and training step are positive times, on the model with the analytic parameter count', () => {
+    const wasm = rows.find((r) => r.backend === 'wasm' && r.variant === 'naive')!;
+    expect(wasm).toMatchObject({ framework: 'tfjs', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(wasm.error ?? wasm.forwardError ?? wasm.trainStepError).toBeUndefined();
+    expect(wasm.forwardMs).toBeGreaterThan(0);
+    expect(wasm.trainStepMs).toBeGreaterThan(0);
+    const config = cifarConfig({ depth, growthRate: 12, bottleneck: true, compression: 0.5 });
+    expect(wasm.trainableParams).toBe(analyzeDenseNet(config).trainableParams);
+    expect(stderr).toMatch(/\[wasm\] forward warm-up: [\d.]+ m?s/);
+    expect(stderr).toMatch(/\[wasm\] training step run 1\/1: [\d.]+ m?s/);
+  });
+
+  test('the memory-efficient DenseNet gets a training-step row when it exists, a note when not', () => {
+    const row = rows.find((r) => r.variant === 'memory-efficient');
+    if (efficient) {
+      expect(row!.trainStepMs).toBeGreaterThan(0);
+      expect(row!.forwardMs).toBeNull();
+    } else {
+      expect(row).toBeUndefined();
+      expect(JSON.parse(fs.readFileSync(path.join(outDir, 'speed.json'), 'utf8')).notes.join('\n')).toMatch(/memory-efficient DenseNet: not measured/);
+    }
+  });
+
+  test('tensorflow: reported as not available, naming @tensorflow/tfjs-node, when it does not load', () => {
+    const tfRow = rows.find((r) => r.backend === 'tensorflow')!;
+    if (tfRow.error) {
+      expect(tfRow.error).toMatch(/^not available: .*@tensorflow\/tfjs-node/);
+      expect([tfRow.forwardMs, tfRow.trainStepMs]).toEqual([null, null]);
+    } else {
+      expect(tfRow.forwardMs).toBeGreaterThan(0);
+      expect(tfRow.trainStepMs).toBeGreaterThan(0);
+    }
+  });
+
+  if (WITH_TORCH) {
+    test('PyTorch (python3-torch): same parameter count, positive times, and the ratios are tfjs ÷ PyTorch', () => {
+      const torch = rows[0];
+      expect(torch.error).toBeUndefined();
+      expect(torch).toMatchObject({ threads: 2, forwardRatio: 1, trainStepRatio: 1 });
+      expect(torch.forwardMs).toBeGreaterThan(0);
+      expect(torch.trainStepMs).toBeGreaterThan(0);
+      const wasm = rows.find((r) => r.backend === 'wasm' && r.variant === 'naive')!;
+      expect(torch.trainableParams).toBe(wasm.trainableParams);
+      expect(wasm.forwardRatio).toBeCloseTo(wasm.forwardMs! / torch.forwardMs!, 10);
+      expect(wasm.trainStepRatio).toBeCloseTo(wasm.trainStepMs! / torch.trainStepMs!, 10);
+    });
+  } else {
+    test('without PyTorch: an error naming the Debian package python3-torch, and the tfjs figures without ratios', () => {
+      const torch = rows[0];
+      expect(torch.error).toMatch(/PyTorch is not installed .*python3-torch/);
+      expect([torch.forwardMs, torch.trainStepMs]).toEqual([null, null]);
+      const wasm = rows.find((r) => r.backend === 'wasm' && r.variant === 'naive')!;
+      expect(wasm.forwardMs).toBeGreaterThan(0);
+      expect([wasm.forwardRatio, wasm.trainStepRatio]).toEqual([null, null]);
+    });
+  }
+
+  test('writes the rows, a plotly figure spec and a standalone HTML chart', () => {
+    const saved = JSON.parse(fs.readFileSync(path.join(outDir, 'speed.json'), 'utf8'));
+    expect(saved.rows).toEqual(rows);
+    expect(saved.settings).toMatchObject({ depth, batch: 2, repeats: 1, timeoutSeconds: 150 });
+    const figure = JSON.parse(fs.readFileSync(path.join(outDir, 'speed-figure.json'), 'utf8'));
+    expect(figure.data.map((t: { name: string }) => t.name)).toEqual(['forward', 'training step']);
+    const wasmIndex = rows.findIndex((r) => r.backend === 'wasm' && r.variant === 'naive');
+    expect(figure.data[0].y[wasmIndex]).toBeCloseTo(rows[wasmIndex].forwardMs! / 1000, 10);
+    const html = fs.readFileSync(path.join(outDir, 'speed.html'), 'utf8');
+    expect(html).toContain('Plotly.newPlot');
+    expect(html).not.toMatch(/<script src=/); // plotly inlined: opens offline
+  });
+});
+
+describe('time limit', () => {
+  test('a backend run over its time limit is reported as timed out, with the phases it did not reach', async () => {
+    assertBuiltFresh(BUILT);
+    // The cpu backend needs minutes for this forward pass (32×32 convs at batch 64): 5 s is never enough.
+    const started = Date.now();
+    const outcome = await measureInChild(
+      { backend: 'cpu', depth: 100, growthRate: 12, batch: 64, repeats: 1, phases: ['forward', 'trainStep'], memoryEfficient: false },
+      { timeoutMs: 5000, worker: path.join(ROOT, 'dist', 'src', 'bench', 'speed-worker.js') },
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(outcome).toMatchObject({
+      timedOut: true,
+      ms: {},
+      errors: { forward: 'timed out after 5 s', trainStep: 'not run (forward timed out after 5 s)' },
+    });
+  }, 60_000);
+
+  test('a phase cut short by the time limit after some timed runs reports their median and the runs', async () => {
+    assertBuiltFresh(BUILT);
+    // 100,000 forward passes of a tiny model: far more than fit in 15 s, yet each takes milliseconds.
+    const outcome = await measureInChild(
+      { backend: 'wasm', depth: 10, growthRate: 12, batch: 2, repeats: 100_000, phases: ['forward', 'trainStep'], memoryEfficient: false },
+      { timeoutMs: 15_000, worker: path.join(ROOT, 'dist', 'src', 'bench', 'speed-worker.js') },
+    );
+    const runs = outcome.runsMs.forward ?? [];
+    expect(outcome.timedOut).toBe(true);
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.length).toBeLessThan(100_000);
+    const sorted = [...runs].sort((a, b) => a - b);
+    expect(outcome.ms.forward).toBeGreaterThanOrEqual(sorted[0]);
+    expect(outcome.ms.forward).toBeLessThanOrEqual(sorted[sorted.length - 1]);
+    expect(outcome.errors).toEqual({ trainStep: 'not run (forward timed out after 15 s)' });
+  }, 60_000);
+});
