@@ -7,6 +7,7 @@ import { registerBackendCommands } from './cli/backends';
 import { registerModelCommands } from './cli/model';
 import { registerCardsCommands } from './cli/cards';
 import { registerTrainCommands } from './cli/train';
+import { registerServeCommands } from './cli/serve';
 import { registerBenchCommands } from './cli/bench';
 
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerModelCommands(program);
   registerCardsCommands(program);
   registerTrainCommands(program);
+  registerServeCommands(program);
   registerBenchCommands(program);
   return program;
 }

@@ -58,3 +58,5 @@ export {
 export type { TrainOptions, TrainResult, EpochMetrics, Evaluation, OptimizerName, ScheduleName, Recipe } from './train';
 export { measureTrainingStep } from './bench/memory';
 export type { StepSpec, StepMeasurement, MemoryRow } from './bench/memory';
+export { undoGrade, restoreCommentInText } from './cards/undo';
+export type { GradeUndo } from './cards/undo';

@@ -14,7 +14,6 @@ import { registerBatchNormGradient } from './backend/batchnorm-grad';
 // Same math as tfjs-core's, without its Tile (slow on wasm): see the module.
 registerBatchNormGradient();
 
-
 export { tf };
 
 /**

@@ -1,0 +1,54 @@
+/**
+ * The review server's Express app: security first, then the JSON API, then the page and its
+ * assets, then JSON errors for everything else.
+ */
+import express, { type Express } from 'express';
+import type { ReviewSettings } from '../src/cards/review';
+import { apiRoutes } from './api';
+import { CellStore } from './cell-store';
+import type { ServerConfig } from './config';
+import { DeckStore } from './deck-store';
+import { errorHandler, notFoundHandler } from './errors';
+import { ReviewLog } from './review-log';
+import { Reviews } from './reviews';
+import { RunSlots } from './run-slots';
+import { checkHost, sameOriginJsonPosts, requireToken, securityHeaders } from './security';
+import { staticRoutes } from './static';
+
+export interface CardlabApp {
+  app: Express;
+  decks: DeckStore;
+  cells: CellStore;
+  log: ReviewLog;
+  reviews: Reviews;
+  slots: RunSlots;
+  /** Stops watching files (running demos end with their HTTP requests). */
+  close(): void;
+}
+
+export function createApp(config: ServerConfig, settings: ReviewSettings = {}): CardlabApp {
+  const decks = new DeckStore(config.cardsDir, settings);
+  const cells = new CellStore(config.notebooksDir);
+  const log = new ReviewLog(config.dataDir);
+  const slots = new RunSlots(config.maxConcurrentRuns, config.cellQueueLimit);
+  const reviews = new Reviews(decks, cells, log, {
+    newPerDay: config.newPerDay,
+    settings,
+    attachmentUrl: (file) => `/attachments/${encodeURIComponent(file)}`,
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(securityHeaders);
+  app.use(checkHost(config.host));
+  app.use(requireToken(config.token));
+  app.use(sameOriginJsonPosts);
+  app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
+  app.use('/api', apiRoutes({ reviews, decks, cells, slots, config }));
+  app.use(staticRoutes(config.cardsDir));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+
+  return { app, decks, cells, log, reviews, slots, close: () => decks.close() };
+}
