@@ -6,5 +6,6 @@ export * from './build';
 export * from './presets';
 export * from './analytic';
 export * from './resnet';
+export * from './feature-reuse';
 export * from './efficient';
 export * from './efficient-layer';

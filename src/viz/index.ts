@@ -1,0 +1,9 @@
+/** Plotly figure specs shared by the notebooks and the web UI, and how notebooks show them. */
+export { channelGrowth, paramsOverDepth, featureReuseHeatmap } from './architecture';
+export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput } from './architecture';
+export { trainingCurves, confusionMatrixHeatmap, dataEfficiency } from './training';
+export type { TrainingPoint, DataEfficiencyPoint } from './training';
+export { memoryFigure, figureHtml } from './memory';
+export { tableFallback, showFigure, showLiveFigure } from './fallback';
+export { liveTrainingChart } from './live';
+export type { LiveTrainingChart } from './live';
