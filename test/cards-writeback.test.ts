@@ -48,6 +48,21 @@ describe('the issue vectors through the file', () => {
   });
 });
 
+describe('without load balancing', () => {
+  test('a fractional interval is written and read back, not lost as a new card', async () => {
+    const file = await deck('#flashcards\n\nQ::A\n');
+    const settings = { loadBalance: false };
+    const first = await gradeCard({ file, line: 2, response: 'Good', now: on('2024-05-19'), settings });
+    expect(first.comment).toBe('<!--SR:!2024-05-22,2.5,250-->');
+    const [card] = parseNote(await read(file), { path: file }).cards;
+    expect(card.siblings[0].schedule).toEqual({ due: '2024-05-22', interval: 2.5, ease: 250 });
+    // The next grade starts from 2.5 days, as the plugin's scheduler would.
+    const second = await gradeCard({ file, line: 2, response: 'Good', now: on('2024-05-22'), settings });
+    expect(second.comment).toBe('<!--SR:!2024-05-28,6.3,250-->');
+    expect(second.previous).toMatchObject({ interval: 2.5, ease: 250 });
+  });
+});
+
 describe("the plugin's placement", () => {
   test('siblings not reviewed get the placeholder; grading the second keeps the first', async () => {
     const file = await deck('#flashcards\nfront:::back\n');

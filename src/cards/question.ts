@@ -14,7 +14,7 @@ const BLOCK_ID_AT_END = / (\^[a-zA-Z0-9-]+)$/;
 /** A scheduling comment; the plugin removes them with `/<!--SR:.+-->/gm`. */
 const SR_COMMENT = /<!--SR:(.*?)-->/g;
 /** One SM-2 segment (`MULTI_SCHEDULING_EXTRACTOR` without the `!`). */
-const SEGMENT = /^([\d-]+),(\d+),(\d+)/;
+const SEGMENT = /^([\d-]+),(\d+(?:\.\d+)?),(\d+)/;
 /** The due date the plugin writes for siblings not yet reviewed. */
 export const NEW_CARD_DUMMY_DUE = '2000-01-01';
 
@@ -110,7 +110,7 @@ export function parseSegment(segment: string): CardSchedule | null {
   if (!date) return null;
   const due = formatYmd(date);
   if (due === NEW_CARD_DUMMY_DUE) return null;
-  return { due, interval: parseInt(m[2], 10), ease: parseInt(m[3], 10) };
+  return { due, interval: Number(m[2]), ease: parseInt(m[3], 10) };
 }
 
 /** The plugin's `cyrb53` string hash (hex): how it identifies a card's text. */
