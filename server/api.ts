@@ -2,6 +2,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { runCell } from '../src/cells/runner';
+import { statsFigures } from '../src/viz/stats';
 import type { CellEvent } from '../src/cells/events';
 import type { CellStore } from './cell-store';
 import type { ServerConfig } from './config';
@@ -42,7 +43,9 @@ export function apiRoutes(deps: { reviews: Reviews; decks: DeckStore; cells: Cel
   });
 
   api.get('/stats', async (req, res) => {
-    res.json(await reviews.stats(validate(statsQuery, req.query, 'stats query').deck));
+    const stats = await reviews.stats(validate(statsQuery, req.query, 'stats query').deck);
+    // The page draws these figures as they are: the specs live in src/viz, one source for every chart.
+    res.json({ ...stats, figures: statsFigures(stats) });
   });
 
   // Notebook problems: files that cannot be read, links that name no card.

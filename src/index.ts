@@ -63,6 +63,7 @@ export type { NotebookSize } from './cells/size';
 export {
   channelGrowth, paramsOverDepth, featureReuseHeatmap, trainingCurves, confusionMatrixHeatmap, dataEfficiency,
   memoryFigure, figureHtml, tableFallback, showFigure, showLiveFigure, liveTrainingChart,
+  dueForecast, intervalDistribution, easeDistribution, reviewsPerDay, statsFigures,
 } from './viz';
 export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput, TrainingPoint, DataEfficiencyPoint, LiveTrainingChart } from './viz';
 export { featureReuse } from './densenet/feature-reuse';

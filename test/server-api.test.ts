@@ -7,6 +7,7 @@ import fs from 'fs';
 import request from 'supertest';
 import { createApp, type CardlabApp } from '../server/app';
 import { parseNote } from '../src/cards/note';
+import { statsFigures } from '../src/viz/stats';
 import { changedLines, SEED_DECK, SMALL_DECK, workspace, type Workspace } from './helpers/server-fixtures';
 
 let ws: Workspace;
@@ -394,6 +395,17 @@ describe('stats', () => {
     expect(stats.newCards).toBe(4);
     expect(stats.reviewsPerDay).toHaveLength(1);
     expect(stats.reviewsPerDay[0]).toMatchObject({ count: 2, grades: { Again: 1, Good: 1, Hard: 0, Easy: 0 } });
+    // The page's figures come with the numbers, built by src/viz from those same numbers.
+    const { figures, ...numbers } = stats;
+    expect(figures).toEqual(statsFigures(numbers));
+    expect(figures.forecast.data[0].x).toEqual(stats.forecast.map((f: { date: string }) => f.date));
+    expect(figures.forecast.data[0].y).toEqual(stats.forecast.map((f: { count: number }) => f.count));
+    expect(figures.intervals.data[0].x).toEqual(stats.intervals.map((i: { value: number }) => i.value));
+    expect(figures.eases.data[0].x).toEqual(stats.eases.map((e: { value: number }) => e.value / 100));
+    expect(figures.eases.data[0].y).toEqual(stats.eases.map((e: { count: number }) => e.count));
+    expect(figures.reviews.data.map((t: { name: string; x: string[]; y: number[] }) => [t.name, t.x, t.y])).toEqual(
+      ['Again', 'Hard', 'Good', 'Easy'].map((g) => [g, [stats.reviewsPerDay[0].date], [g === 'Again' || g === 'Good' ? 1 : 0]]),
+    );
     // The log survives a restart: the same session state and stats from a new app on the same data.
     const restarted = createApp(ws.config());
     try {

@@ -114,6 +114,23 @@ test('review a card end to end and run its live demo', async () => {
   await page.waitForSelector('#chart-reviews .main-svg');
   await page.waitForSelector('#chart-intervals .main-svg');
   await page.waitForSelector('#chart-eases .main-svg');
+  // Each chart is the figure /api/stats built with src/viz, not one the page made up.
+  const drawnAndServed = await page.evaluate(async () => {
+    const served = await (await fetch('/api/stats?deck=DenseNet')).json();
+    const summary = (fig: { data: { type?: string; name?: string; x?: unknown[]; y?: unknown[] }[]; layout: { title?: { text?: string } } }) => ({
+      title: fig.layout.title?.text,
+      traces: fig.data.map((t) => ({ type: t.type, name: t.name ?? null, x: Array.from(t.x ?? []), y: Array.from(t.y ?? []) })),
+    });
+    return ['forecast', 'reviews', 'intervals', 'eases'].map((name) => {
+      const drawn = document.getElementById(`chart-${name}`) as unknown as Parameters<typeof summary>[0];
+      return { name, drawn: summary(drawn), served: summary(served.figures[name]) };
+    });
+  });
+  for (const { drawn, served } of drawnAndServed) {
+    expect(served.traces.length).toBeGreaterThan(0);
+    expect(drawn).toEqual(served);
+  }
+  expect(drawnAndServed.find((c) => c.name === 'reviews')!.served.traces[2].y).toEqual([1]); // the Good grade above (the undone one is not counted)
   await page.screenshot({ path: path.join(os.tmpdir(), 'cardlab-stats.png'), fullPage: true });
   await page.goto(`${running.url}#/`);
   await page.waitForSelector('table.decks tr[data-deck="DenseNet"]');

@@ -4,6 +4,7 @@
  */
 import {
   channelGrowth, paramsOverDepth, featureReuseHeatmap, trainingCurves, confusionMatrixHeatmap, dataEfficiency, tableFallback,
+  dueForecast, intervalDistribution, easeDistribution, reviewsPerDay, statsFigures,
 } from '../src/viz';
 import { compareConvParams } from '../src/densenet/analytic';
 import { notebookSize, bySize, NOTEBOOK_SIZE_ENV } from '../src/cells/size';
@@ -142,6 +143,69 @@ describe('dataEfficiency', () => {
     expect(traces(fig)[1]).toMatchObject({ name: 'ResNet-8', x: [500, 2000], y: [0.8, 0.9] });
     expect(fig.layout).toMatchObject({ xaxis: { type: 'log' } });
     expect(titleOf(fig.layout, 'yaxis')).toBe('test accuracy');
+  });
+});
+
+describe('review stats figures (the web UI\'s stats page)', () => {
+  const forecast = [
+    { date: '2026-11-27', count: 3 },
+    { date: '2026-11-28', count: 0 },
+    { date: '2026-11-29', count: 5 },
+  ];
+  const intervals = [{ value: 1, count: 2 }, { value: 4, count: 1 }, { value: 100, count: 7 }];
+  const eases = [{ value: 130, count: 1 }, { value: 250, count: 6 }];
+  const days = [
+    { date: '2026-11-25', grades: { Again: 1, Hard: 0, Good: 4, Easy: 2 } },
+    { date: '2026-11-27', grades: { Again: 0, Hard: 3, Good: 1, Easy: 0 } },
+  ];
+
+  test('dueForecast: one bar per day, dates across, counts up, the number of days in the title', () => {
+    const fig = dueForecast(forecast);
+    expect(traces(fig)).toHaveLength(1);
+    expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: ['2026-11-27', '2026-11-28', '2026-11-29'], y: [3, 0, 5] });
+    expect(fig.layout?.title).toEqual({ text: 'Due in the next 3 days' });
+    expect(titleOf(fig.layout, 'xaxis')).toBe('date');
+    expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
+    expect(traces(dueForecast([]))[0]).toMatchObject({ x: [], y: [] });
+  });
+
+  test('intervalDistribution: a bar for each interval in days', () => {
+    const fig = intervalDistribution(intervals);
+    expect(traces(fig)).toHaveLength(1);
+    expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: [1, 4, 100], y: [2, 1, 7] });
+    expect(titleOf(fig.layout, 'xaxis')).toBe('interval (days)');
+    expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
+  });
+
+  test('easeDistribution: eases stored ×100 are shown as the factor (250 → 2.5)', () => {
+    const fig = easeDistribution(eases);
+    expect(traces(fig)).toHaveLength(1);
+    expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: [1.3, 2.5], y: [1, 6] });
+    expect(titleOf(fig.layout, 'xaxis')).toBe('ease');
+    expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
+  });
+
+  test('reviewsPerDay: one stacked bar trace per grade, Again to Easy, days as categories', () => {
+    const fig = reviewsPerDay(days);
+    expect(traces(fig).map((t) => [t.type, t.name])).toEqual([['bar', 'Again'], ['bar', 'Hard'], ['bar', 'Good'], ['bar', 'Easy']]);
+    for (const t of traces(fig)) expect(t.x).toEqual(['2026-11-25', '2026-11-27']);
+    expect(traces(fig).map((t) => t.y)).toEqual([[1, 0], [0, 3], [4, 1], [2, 0]]);
+    expect(fig.layout).toMatchObject({ barmode: 'stack', xaxis: { type: 'category' } });
+    expect(titleOf(fig.layout, 'xaxis')).toBe('date');
+    expect(titleOf(fig.layout, 'yaxis')).toBe('reviews');
+    // Bar heights add up to each day's total.
+    expect([0, 1].map((d) => traces(fig).reduce((n, t) => n + (t.y![d] as number), 0))).toEqual([7, 4]);
+  });
+
+  test('statsFigures: the four figures of the stats page from one stats object', () => {
+    const figures = statsFigures({ forecast, intervals, eases, reviewsPerDay: days });
+    expect(Object.keys(figures).sort()).toEqual(['eases', 'forecast', 'intervals', 'reviews']);
+    expect(figures.forecast).toEqual(dueForecast(forecast));
+    expect(figures.intervals).toEqual(intervalDistribution(intervals));
+    expect(figures.eases).toEqual(easeDistribution(eases));
+    expect(figures.reviews).toEqual(reviewsPerDay(days));
+    // Plain JSON: what the server sends is what the page draws.
+    expect(JSON.parse(JSON.stringify(figures))).toEqual(figures);
   });
 });
 

@@ -347,18 +347,8 @@ async function showStats(deckId) {
     h('p', { class: 'muted' }, `${stats.newCards} new cards not reviewed yet.`),
     h('div', { class: 'charts' }, Object.values(charts)),
   );
-  const bar = (x, y, title, xtitle, extra = {}) => ({
-    data: [{ type: 'bar', x, y, marker: { color: '#0969da' }, ...extra }],
-    layout: { title: { text: title }, xaxis: { title: { text: xtitle } }, yaxis: { title: { text: 'cards' } } },
-  });
-  await plot(charts.forecast, bar(stats.forecast.map((f) => f.date), stats.forecast.map((f) => f.count), 'Due in the next 30 days', 'date'));
-  const colors = { Again: '#cf222e', Hard: '#9a6700', Good: '#1a7f37', Easy: '#0969da' };
-  await plot(charts.reviews, {
-    data: GRADES.map((g) => ({ type: 'bar', name: g, x: stats.reviewsPerDay.map((r) => r.date), y: stats.reviewsPerDay.map((r) => r.grades[g]), marker: { color: colors[g] } })),
-    layout: { title: { text: 'Reviews per day' }, barmode: 'stack', xaxis: { type: 'category' }, yaxis: { title: { text: 'reviews' } } },
-  });
-  await plot(charts.intervals, bar(stats.intervals.map((i) => i.value), stats.intervals.map((i) => i.count), 'Intervals', 'days'));
-  await plot(charts.eases, bar(stats.eases.map((e) => e.value / 100), stats.eases.map((e) => e.count), 'Eases', 'ease'));
+  // The figures come built by the server from src/viz (the same specs as the notebooks): drawn as they are.
+  await Promise.all(Object.entries(charts).map(([name, el]) => plot(el, stats.figures[name])));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput } from
 export { trainingCurves, confusionMatrixHeatmap, dataEfficiency } from './training';
 export type { TrainingPoint, DataEfficiencyPoint } from './training';
 export { memoryFigure, figureHtml } from './memory';
+export { dueForecast, intervalDistribution, easeDistribution, reviewsPerDay, statsFigures } from './stats';
+export type { DueDay, ValueCount, ReviewDay, ReviewGrade } from './stats';
 export { tableFallback, showFigure, showLiveFigure } from './fallback';
 export { liveTrainingChart } from './live';
 export type { LiveTrainingChart } from './live';
