@@ -9,6 +9,7 @@ import { registerCardsCommands } from './cli/cards';
 import { registerTrainCommands } from './cli/train';
 import { registerServeCommands } from './cli/serve';
 import { registerBenchCommands } from './cli/bench';
+import { registerCourseworkCommands } from './cli/coursework';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerServeCommands(program);
   registerBenchCommands(program);
+  registerCourseworkCommands(program);
   return program;
 }
 

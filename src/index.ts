@@ -70,3 +70,5 @@ export { featureReuse } from './densenet/feature-reuse';
 export type { FeatureReuse } from './densenet/feature-reuse';
 export { measureTrainingStep } from './bench/memory';
 export type { StepSpec, StepMeasurement, MemoryRow } from './bench/memory';
+export { autograde, assignNotebook, assignFiles } from './coursework';
+export type { GradeReport, CellGrade, AutogradeOptions } from './coursework';

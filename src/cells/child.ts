@@ -148,6 +148,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => kernelConsole.error(reason));
 
   let ok = true;
+  let allOk = true;
   for (const [index, source] of job.cells.entries()) {
     currentCell = index;
     currentSource = source;
@@ -156,10 +157,11 @@ async function main(): Promise<void> {
     const cellStarted = Date.now();
     ok = await executor.execute(source);
     emit({ type: 'cell-end', cell: index, ok, ms: Date.now() - cellStarted });
-    if (!ok) break; // as nbconvert --execute: stop at the first failing cell
+    allOk &&= ok;
+    if (!ok && !job.continueAfterErrors) break; // as nbconvert --execute: stop at the first failing cell
   }
   executor.close();
-  process.exitCode = ok ? 0 : 1;
+  process.exitCode = allOk ? 0 : 1;
   // Timers or sockets a cell left open must not keep the run alive.
   setImmediate(() => process.exit());
 }

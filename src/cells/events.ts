@@ -37,4 +37,6 @@ export type ExitReason = 'done' | 'cell-error' | 'timeout' | 'memory' | 'output-
 export interface CellJob {
   /** Sources of the code cells, run in order in one kernel-like context. */
   cells: string[];
+  /** Run every cell even after one failed (as nbgrader does to grade each cell); default: stop. */
+  continueAfterErrors?: boolean;
 }

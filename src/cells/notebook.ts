@@ -41,7 +41,8 @@ export const notebookSchema = z.looseObject({
 export type Notebook = z.infer<typeof notebookSchema>;
 export type NotebookCell = Notebook['cells'][number];
 
-const cardlabMetadataSchema = z.object({ cards: z.array(z.string()) });
+/** `cards` links a cell to cards; other keys belong to other tools (coursework's `grade`). */
+const cardlabMetadataSchema = z.looseObject({ cards: z.array(z.string()).optional() });
 
 /** One link from a cell to cards: a heading of a note, or one block (card) of it. */
 export type CardLink = { note: string; heading: string } | { note: string; blockId: string };
@@ -142,7 +143,7 @@ function cardLinksOf(cell: NotebookCell, where: string): CardLink[] {
   if (!parsed.success) {
     throw new Error(`${where}: metadata.cardlab must be { "cards": ["Note#Heading", ...] }: ${describeIssues(parsed.error)}`);
   }
-  return parsed.data.cards.map((link) => {
+  return (parsed.data.cards ?? []).map((link) => {
     try {
       return parseCardLink(link);
     } catch (err) {

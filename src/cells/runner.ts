@@ -43,6 +43,13 @@ export interface RunOptions {
   outputLimitBytes?: number;
   /** Environment of the child. Default: PATH, LANG and CARDLAB_* variables only, HOME and TMPDIR in the temp folder. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * What the cells may read instead of the whole project (the working folder, the temp folder and
+   * tslab stay readable): grading narrows it so a submission cannot read hidden tests or other submissions.
+   */
+  readableRoots?: string[];
+  /** Run every cell even after one failed (grading); default: stop at the first failing cell. */
+  continueAfterErrors?: boolean;
   /** Called for each event as it arrives. */
   onEvent?: (event: CellEvent) => void;
 }
@@ -76,9 +83,11 @@ function defaultEnv(tempDir: string): NodeJS.ProcessEnv {
 }
 
 /** The folders the cell may read: the project, the notebook folder, and where tslab is installed. */
-function readableRoots(cwd: string, tempDir: string): string[] {
+function readableRoots(cwd: string, tempDir: string, project?: string[]): string[] {
   const tslabPackage = path.dirname(require.resolve('tslab/package.json'));
-  const roots = [PROJECT_ROOT, cwd, tempDir, path.dirname(path.dirname(tslabPackage))].map((p) => fs.realpathSync(p));
+  // Narrowed roots get only the node_modules folder holding tslab, not the project around it.
+  const tslabRoot = project ? path.dirname(tslabPackage) : path.dirname(path.dirname(tslabPackage));
+  const roots = [...(project ?? [PROJECT_ROOT]), cwd, tempDir, tslabRoot].map((p) => fs.realpathSync(p));
   return [...new Set(roots)];
 }
 
@@ -88,7 +97,7 @@ function defaultCwd(): string {
   return fs.existsSync(notebooks) ? notebooks : PROJECT_ROOT;
 }
 
-/** Runs `cells` in order in one fresh child process; stops at the first failing cell. */
+/** Runs `cells` in order in one fresh child process; stops at the first failing cell unless told not to. */
 export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   const cwd = path.resolve(options.cwd ?? defaultCwd());
   if (!fs.existsSync(cwd)) throw new Error(`cannot run cells in ${cwd}: no such folder`);
@@ -110,7 +119,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
 
   const args = [
     '--experimental-permission',
-    ...readableRoots(cwd, tempDir).map((root) => `--allow-fs-read=${root}`),
+    ...readableRoots(cwd, tempDir, options.readableRoots).map((root) => `--allow-fs-read=${root}`),
     `--allow-fs-write=${fs.realpathSync(tempDir)}`,
     `--max-old-space-size=${memoryLimitMb}`,
     '--disable-warning=ExperimentalWarning',
@@ -179,7 +188,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   child.stdout!.on('data', forward('stdout'));
   child.stderr!.on('data', forward('stderr'));
 
-  const job: CellJob = { cells };
+  const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors };
   child.stdin!.on('error', () => undefined); // a child that dies early closes its stdin
   child.stdin!.end(JSON.stringify(job));
 

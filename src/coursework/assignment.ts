@@ -1,0 +1,64 @@
+/**
+ * An instructor's source notebook read as an assignment: each code cell split into its marker
+ * regions, and the graded cells with what the student sees and what the grader runs.
+ */
+import path from 'path';
+import { cellSource, readNotebook, parseNotebook, type Notebook } from '../cells/notebook';
+import { gradeOf, testChecksum } from './grade-metadata';
+import { graderSource, hasRegion, parseRegions, studentSource } from './markers';
+
+export interface GradedCell {
+  id: string;
+  points: number;
+  /** Position among all the notebook's cells. */
+  index: number;
+  /** The visible tests, as released to the student. */
+  visible: string;
+  /** Checksum of the visible tests: a submission's cell must have the same. */
+  checksum: string;
+  /** Visible and hidden tests: what the grader runs in the student's cell's place. */
+  grader: string;
+}
+
+export interface Assignment {
+  name: string;
+  notebook: Notebook;
+  /** Student source of every cell (code cells stubbed; other cells unchanged). */
+  studentSources: string[];
+  graded: GradedCell[];
+}
+
+/** A notebook given as a path or already parsed; `name` names it in errors. */
+export function loadNotebook(notebook: string | Notebook, fallbackName: string): { notebook: Notebook; name: string } {
+  if (typeof notebook === 'string') return { notebook: readNotebook(notebook), name: notebook };
+  return { notebook: parseNotebook(notebook, fallbackName), name: fallbackName };
+}
+
+export function readAssignment(source: string | Notebook): Assignment {
+  const { notebook, name } = loadNotebook(source, 'the source notebook');
+  const graded: GradedCell[] = [];
+  const studentSources = notebook.cells.map((cell, index) => {
+    const where = `${name}: cell ${index}${cell.id ? ` (${cell.id})` : ''}`;
+    const grade = gradeOf(cell, where);
+    if (cell.cell_type !== 'code') return cellSource(cell);
+    const segments = parseRegions(cellSource(cell), where);
+    const student = studentSource(segments);
+    if (grade) {
+      if (hasRegion(segments, 'solution')) {
+        throw new Error(`${where}: a graded cell is a test cell: move the solution region to a cell of its own`);
+      }
+      const twin = graded.find((g) => g.id === grade.id);
+      if (twin) throw new Error(`${where}: grade id "${grade.id}" is used twice (also cell ${twin.index})`);
+      graded.push({
+        id: grade.id,
+        points: grade.points,
+        index,
+        visible: student,
+        checksum: testChecksum(student),
+        grader: graderSource(segments),
+      });
+    }
+    return student;
+  });
+  return { name: path.basename(name), notebook, studentSources, graded };
+}
