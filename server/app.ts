@@ -5,7 +5,10 @@
 import express, { type Express } from 'express';
 import type { ReviewSettings } from '../src/cards/review';
 import { apiRoutes } from './api';
+import { Accounts } from './accounts';
 import { CellStore } from './cell-store';
+import { courseworkRoutes, courseworkTools, Grader } from './coursework';
+import { openDb, type Db } from './db';
 import type { ServerConfig } from './config';
 import { DeckStore } from './deck-store';
 import { errorHandler, notFoundHandler } from './errors';
@@ -22,6 +25,9 @@ export interface CardlabApp {
   log: ReviewLog;
   reviews: Reviews;
   slots: RunSlots;
+  /** Coursework: accounts, submissions and grades in the data folder's SQLite file. */
+  db: Db;
+  grader: Grader;
   /** Stops watching files (running demos end with their HTTP requests). */
   close(): void;
 }
@@ -36,6 +42,9 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
     settings,
     attachmentUrl: (file) => `/attachments/${encodeURIComponent(file)}`,
   });
+  const db = openDb(config.dataDir);
+  const tools = courseworkTools;
+  const grader = new Grader(db, tools, config.courseworkDir, { timeoutMs: config.cellTimeoutMs, memoryMb: config.cellMemoryMb, concurrency: config.maxGrading });
 
   const app = express();
   app.disable('x-powered-by');
@@ -46,9 +55,14 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   app.use(sameOriginJsonPosts);
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
   app.use('/api', apiRoutes({ reviews, decks, cells, slots, config }));
+  app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config }));
   app.use(staticRoutes(config.cardsDir));
   app.use(notFoundHandler);
   app.use(errorHandler);
 
-  return { app, decks, cells, log, reviews, slots, close: () => decks.close() };
+  const close = () => {
+    decks.close();
+    db.close();
+  };
+  return { app, decks, cells, log, reviews, slots, db, grader, close };
 }

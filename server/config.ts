@@ -26,8 +26,12 @@ export interface ServerConfig {
   /** Live demos running at once; more wait in a queue of at most `cellQueueLimit`. */
   maxConcurrentRuns: number;
   cellQueueLimit: number;
-  /** JSON body limit (larger bodies get 413). */
+  /** JSON body limit (larger bodies get 413; submitted notebooks too). */
   bodyLimitBytes: number;
+  /** The instructor's assignment notebooks (coursework/*.ipynb). */
+  courseworkDir: string;
+  /** Submissions graded at once; more wait in the grading queue. */
+  maxGrading: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -51,6 +55,8 @@ const optionsSchema = z.object({
   maxRuns: intFrom(1, 64).default(2),
   runQueue: intFrom(0, 1000).default(16),
   bodyLimit: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  coursework: z.string().min(1).default(path.join(PROJECT_ROOT, 'coursework')),
+  maxGrading: intFrom(1, 64).default(1),
 });
 
 export type ServerOptions = z.input<typeof optionsSchema>;
@@ -65,6 +71,7 @@ const ENV: Record<string, keyof ServerOptions> = {
   CARDLAB_TOKEN: 'token',
   CARDLAB_NEW_PER_DAY: 'newPerDay',
   CARDLAB_CELL_TIMEOUT: 'cellTimeout',
+  CARDLAB_COURSEWORK: 'coursework',
 };
 
 /** Options given on the command line win over the environment, which wins over the defaults. */
@@ -93,5 +100,7 @@ export function resolveConfig(options: ServerOptions = {}, env: NodeJS.ProcessEn
     maxConcurrentRuns: o.maxRuns,
     cellQueueLimit: o.runQueue,
     bodyLimitBytes: o.bodyLimit,
+    courseworkDir: path.resolve(o.coursework),
+    maxGrading: o.maxGrading,
   };
 }

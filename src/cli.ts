@@ -10,6 +10,7 @@ import { registerTrainCommands } from './cli/train';
 import { registerServeCommands } from './cli/serve';
 import { registerBenchCommands } from './cli/bench';
 import { registerCourseworkCommands } from './cli/coursework';
+import { registerCourseworkUserCommands } from './cli/coursework-users';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerServeCommands(program);
   registerBenchCommands(program);
   registerCourseworkCommands(program);
+  registerCourseworkUserCommands(program);
   return program;
 }
 

@@ -25,6 +25,8 @@ export function registerServeCommands(program: Command): void {
     .option('--cell-timeout <ms>', 'a live demo is killed after this long (default 30000)')
     .option('--cell-memory <mb>', 'heap limit of a live demo (default 2048)')
     .option('--max-runs <n>', 'live demos running at once; more wait in a queue (default 2)')
+    .option('--coursework <dir>', 'folder of the assignment notebooks (env CARDLAB_COURSEWORK; default coursework/)')
+    .option('--max-grading <n>', 'submissions autograded at once; more wait in a queue (default 1)')
     .option('--settings <file>', "the plugin's settings (its data.json, or an object with its setting names)")
     .action(async (opts: ServeOpts) => {
       const { settings, ...options } = opts;
