@@ -234,6 +234,9 @@ describe('permissions', () => {
       "  writeTemp: attempt(() => { fs.writeFileSync(scratch, 'ok'); return fs.readFileSync(scratch, 'utf8') }),",
       '  scratch,',
       `  readProject: attempt(() => JSON.parse(fs.readFileSync(${JSON.stringify(path.join(PROJECT_ROOT, 'package.json'))}, 'utf8')).name),`,
+      `  readDeck: attempt(() => fs.readFileSync(${JSON.stringify(path.join(PROJECT_ROOT, 'cards', 'DenseNet.md'))}, 'utf8').length),`,
+      // node_modules/cardlab links back to the project root: the permission model follows links.
+      `  readDeckThroughSelfLink: attempt(() => fs.readFileSync(${JSON.stringify(path.join(PROJECT_ROOT, 'node_modules', 'cardlab', 'cards', 'DenseNet.md'))}, 'utf8').length),`,
       "  childProcess: attempt(() => execSync('echo hi').toString()),",
       "  worker: attempt(() => { new Worker('1', { eval: true }) }),",
       '  signalParent: attempt(() => process.kill(process.ppid, 0)),',
@@ -252,6 +255,12 @@ describe('permissions', () => {
     }
   });
   afterAll(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+  test('the rest of the project (decks, coursework, data) cannot be read, not even through node_modules/cardlab', () => {
+    expect(seen.readDeck).toBe('ERR_ACCESS_DENIED');
+    // node_modules/cardlab links to packages/cardlab, which holds nothing but a package.json.
+    expect(['ERR_ACCESS_DENIED', 'ENOENT']).toContain(seen.readDeckThroughSelfLink);
+  });
 
   test('writing outside the temp folder is denied', () => {
     expect(seen.writeOutside).toBe('ERR_ACCESS_DENIED');

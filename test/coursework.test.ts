@@ -217,15 +217,20 @@ describe('grading', () => {
     for (const cell of report.cells) expect(cell).toMatchObject({ passed: false, message: 'time limit of 3 s exceeded' });
   });
 
-  test('a submission cannot read the hidden tests from the instructor\'s notebook', async () => {
+  // node_modules/cardlab links back to the project, and Node's permission model follows links.
+  test.each([
+    ['directly', TRANSITION],
+    ['through node_modules/cardlab', path.join(COURSEWORK, '..', 'node_modules', 'cardlab', 'coursework', path.basename(TRANSITION))],
+  ])('a submission cannot read the hidden tests from the instructor\'s notebook (%s)', async (_how, target) => {
     const solved = solvedCopy(TRANSITION);
     const peeking = codeOf(solved, 'solution').replace(
       'return Math.floor(theta * m);',
-      `return Math.floor(theta * m) + require('fs').readFileSync(${JSON.stringify(TRANSITION)}, 'utf8').length * 0;`,
+      `return Math.floor(theta * m) + require('fs').readFileSync(${JSON.stringify(target)}, 'utf8').length * 0;`,
     );
     expect(peeking).toContain('readFileSync');
     const report = await autograde({ submission: withCell(solved, 'solution', peeking), source: TRANSITION });
-    expect(report.cells[0]).toMatchObject({ id: 'transition-channels', passed: false, message: expect.stringMatching(/ERR_ACCESS_DENIED|Access to this API has been restricted/) });
+    // (node_modules/cardlab links to packages/cardlab, which holds nothing but a package.json: ENOENT.)
+    expect(report.cells[0]).toMatchObject({ id: 'transition-channels', passed: false, message: expect.stringMatching(/ERR_ACCESS_DENIED|Access to this API has been restricted|ENOENT/) });
     expect(JSON.stringify(report)).not.toContain('HIDDEN');
   });
 

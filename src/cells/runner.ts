@@ -44,8 +44,9 @@ export interface RunOptions {
   /** Environment of the child. Default: PATH, LANG and CARDLAB_* variables only, HOME and TMPDIR in the temp folder. */
   env?: NodeJS.ProcessEnv;
   /**
-   * What the cells may read instead of the whole project (the working folder, the temp folder and
-   * tslab stay readable): grading narrows it so a submission cannot read hidden tests or other submissions.
+   * What the cells may read besides the working folder and the temp folder. Default:
+   * `codeReadableRoots()`, the code `import … from 'cardlab'` needs, not the decks, the instructors'
+   * notebooks (hidden tests) or the server's data.
    */
   readableRoots?: string[];
   /** Run every cell even after one failed (grading); default: stop at the first failing cell. */
@@ -82,12 +83,27 @@ function defaultEnv(tempDir: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The folders the cell may read: the project, the notebook folder, and where tslab is installed. */
-function readableRoots(cwd: string, tempDir: string, project?: string[]): string[] {
-  const tslabPackage = path.dirname(require.resolve('tslab/package.json'));
-  // Narrowed roots get only the node_modules folder holding tslab, not the project around it.
-  const tslabRoot = project ? path.dirname(tslabPackage) : path.dirname(path.dirname(tslabPackage));
-  const roots = [...(project ?? [PROJECT_ROOT]), cwd, tempDir, tslabRoot].map((p) => fs.realpathSync(p));
+/**
+ * What a cell may read of the project: package.json, dist/ and node_modules/ (cardlab, tslab and
+ * their dependencies), not the decks, the instructors' notebooks (hidden tests) or the server's data.
+ * Safe only because node_modules/cardlab links to packages/cardlab (a package.json and a link to
+ * dist/; readable too, TypeScript watches it), not to the project root: Node's permission model
+ * checks path strings and follows links.
+ */
+export function codeReadableRoots(root: string = PROJECT_ROOT): string[] {
+  return ['package.json', 'dist', 'node_modules', 'packages/cardlab'].map((name) => path.join(fs.realpathSync(root), name));
+}
+
+/** The paths the cell may read: the code roots (see above), the working folder and the temp folder. */
+function readableRoots(cwd: string, tempDir: string, code: string[] = codeReadableRoots()): string[] {
+  const folder = fs.realpathSync(cwd);
+  // TypeScript watches the node_modules folders it looked into (most of them missing) on its way up.
+  const lookups: string[] = [];
+  for (let dir = folder; ; dir = path.dirname(dir)) {
+    lookups.push(path.join(dir, 'node_modules'));
+    if (path.dirname(dir) === dir) break;
+  }
+  const roots = [...code, folder, fs.realpathSync(tempDir), ...lookups];
   return [...new Set(roots)];
 }
 

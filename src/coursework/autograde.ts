@@ -4,8 +4,7 @@
  * or deleted tests change nothing but the report. Every cell runs even after one fails (as
  * nbgrader does); a graded cell scores its points when it runs without throwing.
  */
-import path from 'path';
-import { runCells, DEFAULT_TIME_LIMIT_MS, PROJECT_ROOT, type RunResult } from '../cells/runner';
+import { runCells, DEFAULT_TIME_LIMIT_MS, type RunResult } from '../cells/runner';
 import { cellSource } from '../cells/notebook';
 import type { CellEvent, ExitReason } from '../cells/events';
 import type { Notebook } from '../cells/notebook';
@@ -14,11 +13,6 @@ import { gradeOf, testChecksum, type GradeMetadata } from './grade-metadata';
 
 export const DEFAULT_GRADING_MEMORY_MB = 1024;
 
-/**
- * All a graded run may read of the project: what `import … from 'cardlab'` needs. Not the whole
- * project, where the instructors' notebooks (hidden tests) and the server's submissions live.
- */
-const GRADING_READABLE = ['package.json', 'dist', 'node_modules'].map((name) => path.join(PROJECT_ROOT, name));
 
 export interface CellGrade {
   id: string;
@@ -140,7 +134,9 @@ export async function autograde(options: AutogradeOptions): Promise<GradeReport>
 
   const result = await runCells(
     plan.cells.map((c) => c.code),
-    { timeLimitMs: timeoutMs, memoryLimitMb: memoryMb, continueAfterErrors: true, readableRoots: GRADING_READABLE },
+    // The runner's default read access is the code alone (codeReadableRoots): a submission cannot
+    // read the instructors' notebooks (hidden tests) or other submissions.
+    { timeLimitMs: timeoutMs, memoryLimitMb: memoryMb, continueAfterErrors: true },
   ).result;
 
   const cells = assignment.graded.map((g): CellGrade => {
