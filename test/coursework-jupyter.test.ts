@@ -6,10 +6,11 @@
 import fs from 'fs';
 import path from 'path';
 import { assignNotebook } from '../src/coursework';
-import { cellSource, readNotebook, writeNotebook, type Notebook } from '../src/cells/notebook';
+import { writeNotebook } from '../src/cells/notebook';
 import { ensureTslabKernel, executeWithJupyter, describeFailures } from '../src/cells/jupyter';
 import { PROJECT_ROOT } from '../src/cells/runner';
 import { assertBuilt } from './helpers/built';
+import { solvedCopy } from './helpers/coursework';
 
 jest.setTimeout(240_000);
 
@@ -24,28 +25,13 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const isGraded = (cell: Notebook['cells'][number]) =>
-  Boolean((cell.metadata as { cardlab?: { grade?: unknown } }).cardlab?.grade);
-
-/** The released copy with the instructor's solutions typed in, as a student who got it right. */
-function solved(source: string): Notebook {
-  const original = readNotebook(source);
-  const student = assignNotebook(source);
-  return {
-    ...student,
-    cells: student.cells.map((cell, i) =>
-      cell.cell_type === 'code' && !isGraded(cell) ? { ...cell, source: cellSource(original.cells[i]) } : cell,
-    ),
-  };
-}
-
 test('there are at least three assignments', () => {
   expect(ASSIGNMENTS.length).toBeGreaterThanOrEqual(3);
 });
 
 test.each(ASSIGNMENTS)('%s: the released copy, solved, runs top to bottom in Jupyter (tslab)', async (name) => {
   const file = path.join(dir, `solved-${name}`);
-  writeNotebook(file, solved(path.join(COURSEWORK, name)));
+  writeNotebook(file, solvedCopy(path.join(COURSEWORK, name)));
   const run = await executeWithJupyter(file);
   if (!run.ok) throw new Error(describeFailures(file, run.failures) + '\n' + run.log);
   expect(run.failures).toEqual([]);

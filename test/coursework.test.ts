@@ -6,6 +6,7 @@ import { formatGradeReport } from '../src/cli/coursework';
 import { buildProgram } from '../src/cli';
 import { cellSource, readNotebook, type Notebook } from '../src/cells/notebook';
 import { assertBuilt } from './helpers/built';
+import { gradeIdOf, solvedCopy } from './helpers/coursework';
 
 const COURSEWORK = path.join(__dirname, '..', 'coursework');
 const ASSIGNMENTS = ['01-composite-layer', '02-transition-compression', '03-dense-block-params'].map((name) =>
@@ -23,20 +24,6 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const codeOf = (notebook: Notebook, id: string): string => cellSource(notebook.cells.find((c) => c.id === id)!);
-const gradeIdOf = (cell: Notebook['cells'][number]) => (cell.metadata as { cardlab?: { grade?: { id: string } } }).cardlab?.grade?.id;
-
-/** The student copy with every solution cell filled in as the instructor did (a right submission). */
-function solvedCopy(source: string): Notebook {
-  const original = readNotebook(source);
-  const student = assignNotebook(source);
-  return {
-    ...student,
-    cells: student.cells.map((cell, index) =>
-      cell.cell_type === 'code' && !gradeIdOf(cell) ? { ...cell, source: cellSource(original.cells[index]) } : cell,
-    ),
-  };
-}
-
 function withCell(notebook: Notebook, id: string, source: string): Notebook {
   return { ...notebook, cells: notebook.cells.map((cell) => (cell.id === id ? { ...cell, source } : cell)) };
 }
