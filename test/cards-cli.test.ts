@@ -2,26 +2,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildProgram } from '../src/cli';
+import { runCli } from './helpers/cli';
 import type { Note } from '../src/cards/model';
 
 const DECK = join(__dirname, '..', 'cards', 'DenseNet.md');
 
-async function run(...args: string[]): Promise<string> {
-  const out: string[] = [];
-  const spy = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
-    out.push(parts.join(' '));
-  });
-  try {
-    await buildProgram().parseAsync(['node', 'cardlab', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return out.join('\n');
-}
 
 test('cards parse --json prints the parsed note', async () => {
-  const note = JSON.parse(await run('cards', 'parse', DECK, '--json')) as Note;
+  const note = JSON.parse(await runCli('cards', 'parse', DECK, '--json')) as Note;
   expect(note.path).toBe(DECK);
   expect(note.cards).toHaveLength(9);
   expect(note.cards[0]).toMatchObject({
@@ -34,7 +22,7 @@ test('cards parse --json prints the parsed note', async () => {
 });
 
 test('cards parse prints one line per card without --json', async () => {
-  const text = await run('cards', 'parse', DECK);
+  const text = await runCli('cards', 'parse', DECK);
   const lines = text.split('\n');
   expect(lines[0]).toBe(`${DECK}: 9 card(s)`);
   expect(lines).toHaveLength(10);
@@ -47,7 +35,7 @@ test('--settings reads the plugin data.json (custom separators, bold clozes)', a
   writeFileSync(deck, '#flashcards\n\nQ;;A\n\na **b** c\n\nx::y\n');
   const settings = join(dir, 'data.json');
   writeFileSync(settings, JSON.stringify({ settings: { singleLineCardSeparator: ';;', clozePatterns: ['**[123;;]answer[;;hint]**'] } }));
-  const note = JSON.parse(await run('cards', 'parse', deck, '--json', '--settings', settings)) as Note;
+  const note = JSON.parse(await runCli('cards', 'parse', deck, '--json', '--settings', settings)) as Note;
   expect(note.cards.map((c) => [c.type, c.question])).toEqual([
     ['SingleLineBasic', 'Q;;A'],
     ['Cloze', 'a **b** c'],
@@ -55,5 +43,5 @@ test('--settings reads the plugin data.json (custom separators, bold clozes)', a
 });
 
 test('a missing file is a clear error naming it', async () => {
-  await expect(run('cards', 'parse', '/nonexistent/deck.md', '--json')).rejects.toThrow(/cannot read deck file \/nonexistent\/deck\.md/);
+  await expect(runCli('cards', 'parse', '/nonexistent/deck.md', '--json')).rejects.toThrow(/cannot read deck file \/nonexistent\/deck\.md/);
 });

@@ -3,7 +3,7 @@ import os from 'os';
 import path from 'path';
 import { assignNotebook, assignFiles, autograde, parseRegions, studentSource, readAssignment, type GradeReport } from '../src/coursework';
 import { formatGradeReport } from '../src/cli/coursework';
-import { buildProgram } from '../src/cli';
+import { runCli } from './helpers/cli';
 import { cellSource, readNotebook, type Notebook } from '../src/cells/notebook';
 import { assertBuilt } from './helpers/built';
 import { gradeIdOf, solvedCopy } from './helpers/coursework';
@@ -103,12 +103,7 @@ describe('assign', () => {
 
   test('cardlab assign --out writes the release folder and refuses to overwrite the sources', async () => {
     const out = path.join(tmp, 'cli-release');
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      await buildProgram().parseAsync(['node', 'cardlab', 'assign', COMPOSITE, TRANSITION, '--out', out]);
-    } finally {
-      log.mockRestore();
-    }
+    await runCli('assign', COMPOSITE, TRANSITION, '--out', out);
     expect(fs.readdirSync(out).sort()).toEqual(['01-composite-layer.ipynb', '02-transition-compression.ipynb']);
     expect(() => assignFiles([COMPOSITE], COURSEWORK)).toThrow(/would overwrite the instructor's source/);
   });
@@ -133,14 +128,7 @@ describe('grading', () => {
   test('cardlab autograde --json prints the grade report', async () => {
     const submission = path.join(tmp, 'stub-submission.ipynb');
     fs.writeFileSync(submission, JSON.stringify(assignNotebook(COMPOSITE)));
-    const out: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => void out.push(parts.join(' ')));
-    try {
-      await buildProgram().parseAsync(['node', 'cardlab', 'autograde', submission, '--source', COMPOSITE, '--json', '--timeout', '20']);
-    } finally {
-      log.mockRestore();
-    }
-    const report = JSON.parse(out.join('\n')) as GradeReport;
+    const report = JSON.parse(await runCli('autograde', submission, '--source', COMPOSITE, '--json', '--timeout', '20')) as GradeReport;
     expect(report).toEqual({
       total: 0,
       max: 3,

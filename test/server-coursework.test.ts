@@ -12,7 +12,7 @@ import { createApp, type CardlabApp } from '../server/app';
 import { Accounts, hashPassword, verifyPassword } from '../server/accounts';
 import { csvField, SESSION_COOKIE } from '../server/coursework';
 import { DB_FILE, MIGRATIONS, SCHEMA_VERSION, openDb } from '../server/db';
-import { buildProgram } from '../src/cli';
+import { runCli } from './helpers/cli';
 import { workspace, type Workspace } from './helpers/server-fixtures';
 
 /** The instructor's source: a solution region in one cell, a graded test cell with hidden tests. */
@@ -68,12 +68,7 @@ afterEach(async () => {
 async function addUserWithCli(name: string, role: string, password: string): Promise<void> {
   const file = path.join(ws.dir, `${name}.password`);
   fs.writeFileSync(file, password + '\n');
-  const log = jest.spyOn(console, 'log').mockImplementation(() => {});
-  try {
-    await buildProgram().parseAsync(['node', 'cardlab', 'coursework', 'add-user', '--role', role, '--name', name, '--password-file', file, '--data', ws.data]);
-  } finally {
-    log.mockRestore();
-  }
+  await runCli('coursework', 'add-user', '--role', role, '--name', name, '--password-file', file, '--data', ws.data);
 }
 
 async function signIn(name: string, password: string) {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { buildProgram } from '../src/cli';
+import { runCli } from './helpers/cli';
 import { loadDataset } from '../src/data';
 import { evaluate, loadModel, readMetricsLog } from '../src/train';
 
@@ -11,20 +11,10 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function cardlab(...args: string[]): Promise<string> {
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => { out.push(parts.join(' ')); });
-  try {
-    await buildProgram().parseAsync(['node', 'cardlab', ...args]);
-  } finally {
-    log.mockRestore();
-  }
-  return out.join('\n');
-}
 
 test('cardlab train --out saves weights, a metrics log and a run summary that reload to the same accuracy', async () => {
   const out = path.join(tmp, 'run');
-  const stdout = await cardlab('train', '--dataset', 'synthetic', '--samples', '256', '--epochs', '3', '--seed', '4', '--out', out, '--json', '--progress', 'off');
+  const stdout = await runCli('train', '--dataset', 'synthetic', '--samples', '256', '--epochs', '3', '--seed', '4', '--out', out, '--json', '--progress', 'off');
   const summary = JSON.parse(stdout) as { testAccuracy: number; history: unknown[]; epochs: number; optimizer: string; model: { parameters: number } };
   expect(summary.epochs).toBe(3);
   expect(summary.optimizer).toBe('adam');
@@ -43,13 +33,13 @@ test('cardlab train --out saves weights, a metrics log and a run summary that re
 
 test('a second run into the same folder starts a fresh metrics log', async () => {
   const out = path.join(tmp, 'again');
-  await cardlab('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '2', '--out', out, '--json', '--progress', 'off');
-  await cardlab('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--out', out, '--json', '--progress', 'off');
+  await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '2', '--out', out, '--json', '--progress', 'off');
+  await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--out', out, '--json', '--progress', 'off');
   expect(readMetricsLog(path.join(out, 'metrics.jsonl'))).toHaveLength(1);
 });
 
 test('prints a readable summary with per-epoch lines and the confusion matrix', async () => {
-  const stdout = await cardlab('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '2', '--progress', 'off', '--optimizer', 'sgd', '--lr', '0.05', '--shift', '1', '--mirror');
+  const stdout = await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '2', '--progress', 'off', '--optimizer', 'sgd', '--lr', '0.05', '--shift', '1', '--mirror');
   expect(stdout).toMatch(/DenseNet-BC blocks 2, k=8, cifar stem: [\d,]+ parameters; sgd lr 0\.05 \(constant\)/);
   expect(stdout).toContain('augmented: shifts ≤ 1 px, mirroring');
   expect(stdout).toMatch(/^epoch 1\/2 {2}lr 0\.0500 {2}loss \d+\.\d{4} {2}acc [\d.]+% {2}val_loss/m);
@@ -58,13 +48,13 @@ test('prints a readable summary with per-epoch lines and the confusion matrix', 
 });
 
 test('bad options are clear errors', async () => {
-  await expect(cardlab('train', '--optimizer', 'rmsprop')).rejects.toThrow(/Allowed choices are sgd, adam/);
-  await expect(cardlab('train', '--epochs', '0')).rejects.toThrow(/--epochs must be a positive integer/);
+  await expect(runCli('train', '--optimizer', 'rmsprop')).rejects.toThrow(/Allowed choices are sgd, adam/);
+  await expect(runCli('train', '--epochs', '0')).rejects.toThrow(/--epochs must be a positive integer/);
   const saved = process.env.CARDLAB_CIFAR10_DIR;
   delete process.env.CARDLAB_CIFAR10_DIR;
   try {
-    await expect(cardlab('train', '--dataset', 'cifar10', '--progress', 'off')).rejects.toThrow(/no CIFAR-10 folder given: .*--data-dir DIR/);
-    await expect(cardlab('train', '--dataset', 'cifar10', '--data-dir', tmp, '--progress', 'off')).rejects.toThrow(/data_batch_1\.bin does not exist/);
+    await expect(runCli('train', '--dataset', 'cifar10', '--progress', 'off')).rejects.toThrow(/no CIFAR-10 folder given: .*--data-dir DIR/);
+    await expect(runCli('train', '--dataset', 'cifar10', '--data-dir', tmp, '--progress', 'off')).rejects.toThrow(/data_batch_1\.bin does not exist/);
   } finally {
     if (saved !== undefined) process.env.CARDLAB_CIFAR10_DIR = saved;
   }
