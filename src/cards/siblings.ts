@@ -30,6 +30,14 @@ export const MARKDOWN_CLOZE_FORMATTER: ClozeFormatter = {
   hiding: (_answer, hint) => (hint ? `[${hint}]` : '[...]'),
 };
 
+/** A reversed card's two siblings: the question both ways round. */
+function bothWays({ front, back }: Sides): Sides[] {
+  return [
+    { front, back },
+    { front: back, back: front },
+  ];
+}
+
 export function expandSides(
   type: CardType,
   question: string,
@@ -39,22 +47,12 @@ export function expandSides(
   switch (type) {
     case 'SingleLineBasic':
       return [splitInline(question, options.singleLineCardSeparator)];
-    case 'SingleLineReversed': {
-      const { front, back } = splitInline(question, options.singleLineReversedCardSeparator);
-      return [
-        { front, back },
-        { front: back, back: front },
-      ];
-    }
+    case 'SingleLineReversed':
+      return bothWays(splitInline(question, options.singleLineReversedCardSeparator));
     case 'MultiLineBasic':
       return [splitMultiLine(question, options.multilineCardSeparator)];
-    case 'MultiLineReversed': {
-      const { front, back } = splitMultiLine(question, options.multilineReversedCardSeparator);
-      return [
-        { front, back },
-        { front: back, back: front },
-      ];
-    }
+    case 'MultiLineReversed':
+      return bothWays(splitMultiLine(question, options.multilineReversedCardSeparator));
     case 'Cloze':
       return expandCloze(question, options.clozePatterns, formatter);
   }
