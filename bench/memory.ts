@@ -1,22 +1,150 @@
 /**
  * Memory-efficient DenseNet benchmark (issue 3): one training step of CIFAR
- * DenseNet-BC (k=12, 32×32×3) at L = 40, 70, 100, 130, 190, naive against
- * memory-efficient, each in its own process.
- *
- *   npm run bench                       (cardlab bench all)
- *   npm run build && node dist/bench/memory.js [--batch 8] [--depths 40,70,100,130,190] [--no-big-batch]
- *
- * Prints the table, the linear fit of the efficient peak against depth (slope,
- * R²), the memory ratios and time overheads against the targets (efficient peak
- * at L=100 ≤ 35 % of naive, time overhead ≤ 30 %), then checks that L=100 at
- * batch 64 trains with the efficient model where the naive one exhausts the
- * wasm heap. Writes bench/results/memory.json, memory-figure.json (plotly spec)
- * and memory.html.
+ * DenseNet-BC (k=12, 32×32×3), naive against memory-efficient, each in its own
+ * process (bench/memory-worker.ts), so that a run which exhausts the wasm
+ * backend's 4 GB heap (it aborts the whole wasm module) becomes a reported
+ * result, "aborted: out of memory", and the heap and RSS figures of one run do
+ * not carry over to the next. The figures behind `cardlab bench memory` and
+ * the report `runMemoryReport` (`cardlab bench all`).
  */
+import { fork } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { benchMemory, ChildResult, formatMemoryTable, linearFit, MemoryRow } from '../src/bench/memory';
-import { figureHtml, memoryFigure } from '../src/viz/memory';
+import type { BackendName } from '../src/tf';
+import type { StepMeasurement, StepSpec } from '../src/train/measure';
+import { figureHtml, memoryFigure, type MemoryRow } from '../src/viz/memory';
+
+export type { MemoryRow };
+
+/** What a measurement that could not finish reports instead of figures. */
+export const OUT_OF_MEMORY = 'aborted: out of memory';
+
+export type ChildResult = { ok: true; result: StepMeasurement } | { ok: false; error: string };
+
+/** Whether a failure message is the backend running out of memory (wasm aborts; JS heap; allocation). */
+export function isOutOfMemory(message: string): boolean {
+  return /Aborted\(|out of memory|Cannot enlarge memory|allocation failed|Array buffer allocation|RangeError: Invalid typed array length/i.test(message);
+}
+
+/** Runs `measureTrainingStep` in a fresh node process; an abort or a crash becomes `{ ok: false }`. */
+export function measureInChildProcess(spec: StepSpec, timeoutMs = 30 * 60_000): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    const worker = path.join(__dirname, 'memory-worker.js');
+    const child = fork(worker, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let settled: ChildResult | undefined;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-65536);
+    });
+    const timer = setTimeout(() => {
+      settled = { ok: false, error: `aborted: took longer than ${Math.round(timeoutMs / 1000)} s` };
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('message', (message: ChildResult) => {
+      settled = message;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (settled?.ok) return resolve(settled);
+      // A wasm abort prints "Aborted()" and may surface as a later, unrelated error (e.g. a TypeError
+      // from tfjs cleaning up), or kill the process; SIGKILL is also the kernel's OOM killer.
+      const failure = `${settled?.error ?? ''}\n${stderr}`;
+      if (isOutOfMemory(failure) || (!settled && signal === 'SIGKILL')) return resolve({ ok: false, error: OUT_OF_MEMORY });
+      if (settled) return resolve(settled);
+      resolve({ ok: false, error: `measurement process exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+    });
+    child.send(spec);
+  });
+}
+
+export interface MemoryBenchOptions {
+  batch: number;
+  growthRate?: number;
+  backend?: BackendName;
+  timedSteps?: number;
+  timeoutMs?: number;
+  /** Called after each variant, e.g. to print progress. */
+  onProgress?: (depth: number, variant: 'naive' | 'efficient', result: ChildResult) => void;
+}
+
+export async function benchMemory(depths: number[], options: MemoryBenchOptions): Promise<MemoryRow[]> {
+  const rows: MemoryRow[] = [];
+  for (const depth of depths) {
+    const run = async (memoryEfficient: boolean) => {
+      const result = await measureInChildProcess(
+        { depth, batch: options.batch, memoryEfficient, growthRate: options.growthRate, backend: options.backend, timedSteps: options.timedSteps },
+        options.timeoutMs,
+      );
+      options.onProgress?.(depth, memoryEfficient ? 'efficient' : 'naive', result);
+      return result;
+    };
+    const efficient = await run(true);
+    const naive = await run(false);
+    const figures = (r: ChildResult) => (r.ok ? r.result : undefined);
+    const n = figures(naive);
+    const e = figures(efficient);
+    rows.push({
+      depth,
+      batch: options.batch,
+      backend: e?.backend ?? n?.backend ?? null,
+      naivePeakBytes: n?.peakBytes ?? null,
+      efficientPeakBytes: e?.peakBytes ?? null,
+      naiveMs: n?.ms ?? null,
+      efficientMs: e?.ms ?? null,
+      naiveWasmHeapBytes: n?.wasmHeapBytes ?? null,
+      efficientWasmHeapBytes: e?.wasmHeapBytes ?? null,
+      naiveMaxRssBytes: n?.maxRssBytes ?? null,
+      efficientMaxRssBytes: e?.maxRssBytes ?? null,
+      ...(naive.ok ? {} : { naiveError: naive.error }),
+      ...(efficient.ok ? {} : { efficientError: efficient.error }),
+    });
+  }
+  return rows;
+}
+
+/** Least-squares line y = slope·x + intercept, with R². */
+export function linearFit(xs: number[], ys: number[]): { slope: number; intercept: number; r2: number } {
+  if (xs.length !== ys.length || xs.length < 2) throw new Error('a linear fit needs at least two points');
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+    syy += (ys[i] - my) ** 2;
+  }
+  const slope = sxy / sxx;
+  const intercept = my - slope * mx;
+  const r2 = syy === 0 ? 1 : (sxy * sxy) / (sxx * syy);
+  return { slope, intercept, r2 };
+}
+
+const mib = (v: number | null) => (v === null ? '—' : `${(v / 2 ** 20).toFixed(0)} MB`);
+const sec = (v: number | null) => (v === null ? '—' : `${(v / 1000).toFixed(2)} s`);
+
+/** The rows as a text table: peak tensor memory, its ratio, step time, its overhead, process memory. */
+export function formatMemoryTable(rows: MemoryRow[]): string {
+  const header = ['L', 'batch', 'naive peak', 'efficient peak', 'eff/naive', 'naive step', 'efficient step', 'time overhead', 'naive heap/RSS', 'efficient heap/RSS'];
+  // The process view: wasm heap size (it only grows) or, on other backends, peak RSS.
+  const heap = (wasm: number | null, rss: number | null) => (wasm ?? rss) === null ? '—' : `${mib(wasm ?? rss)}${wasm === null ? ' RSS' : ''}`;
+  const lines = rows.map((r) => [
+    String(r.depth),
+    String(r.batch),
+    r.naiveError ?? mib(r.naivePeakBytes),
+    r.efficientError ?? mib(r.efficientPeakBytes),
+    r.naivePeakBytes && r.efficientPeakBytes ? `${((100 * r.efficientPeakBytes) / r.naivePeakBytes).toFixed(1)}%` : '—',
+    r.naiveError ? '—' : sec(r.naiveMs),
+    r.efficientError ? '—' : sec(r.efficientMs),
+    r.naiveMs && r.efficientMs ? `${((100 * (r.efficientMs - r.naiveMs)) / r.naiveMs).toFixed(0)}%` : '—',
+    heap(r.naiveWasmHeapBytes, r.naiveMaxRssBytes),
+    heap(r.efficientWasmHeapBytes, r.efficientMaxRssBytes),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  return [header, ...lines].map((cells) => cells.map((c, i) => c.padStart(widths[i])).join('  ')).join('\n');
+}
 
 export interface MemoryReportOptions {
   depths?: number[];

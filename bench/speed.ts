@@ -15,9 +15,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKENDS, BackendName } from '../src/tf';
-import { benchSpeed, formatSpeedTable, SpeedRow } from '../src/bench/speed';
-import { speedFigure } from '../src/viz/speed';
+import { formatRatio, speedFigure, type SpeedRow, type Variant } from '../src/viz/speed';
 import { figureHtml } from '../src/viz/memory';
+import { benchConfig, ChildOutcome, measureInChild, memoryEfficientAvailability, Phase, PHASE_NAMES } from './speed-measure';
+import { runTorch, torchEnvironment } from './torch';
+
+export type { SpeedRow };
+export { formatRatio };
 
 export interface SpeedReportOptions {
   depth?: number;
@@ -106,12 +110,225 @@ export async function runSpeedReport(options: SpeedReportOptions = {}): Promise<
   return rows;
 }
 
-if (require.main === module) {
-  // `node dist/bench/speed.js [options]` is `cardlab bench speed [options]`.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { main } = require('../src/cli') as typeof import('../src/cli');
-  main([process.argv[0], 'cardlab', 'bench', 'speed', ...process.argv.slice(2)]).catch((err) => {
-    console.error(err);
-    process.exit(1);
-  });
+export interface SpeedBenchOptions {
+  depth: number;
+  growthRate: number;
+  batch: number;
+  repeats: number;
+  /** Default: every backend tf.ts knows; those that do not load get a row saying why. */
+  backends: BackendName[];
+  timeoutMs: number;
+  /** PyTorch reference; false to skip it. */
+  torch: false | { python: string; script: string; threads: number };
+  /** Add a training-step row for the memory-efficient DenseNet when it exists. */
+  memoryEfficient: boolean;
+  /** Progress lines (stderr in the CLI). */
+  log?: (line: string) => void;
+  /** Seconds between "still running" lines during a long phase (0 = none). */
+  heartbeatSeconds?: number;
+  worker?: string;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** Runs PyTorch (if asked) then each backend (naive, then memory-efficient), one process each, in sequence. */
+export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: SpeedRow[]; notes: string[] }> {
+  const log = options.log ?? (() => {});
+  const base = { depth: options.depth, growthRate: options.growthRate, batch: options.batch, repeats: options.repeats };
+  benchConfig(options.depth, options.growthRate, false); // a wrong depth fails here, before any process starts
+  const rows: SpeedRow[] = [];
+  const notes: string[] = [];
+
+  // A heartbeat so that a long phase (minutes on the cpu backend) visibly keeps working:
+  // a line when nothing was printed for `heartbeatSeconds`.
+  const every = (options.heartbeatSeconds ?? 30) * 1000;
+  let activity = '';
+  let since = Date.now();
+  let lastLine = Date.now();
+  const say = (line: string) => {
+    lastLine = Date.now();
+    log(line);
+  };
+  const setActivity = (label: string) => {
+    activity = label;
+    since = Date.now();
+  };
+  const heartbeat =
+    every > 0
+      ? setInterval(() => {
+          if (activity && Date.now() - lastLine >= every) say(`  … ${activity}: still running (${seconds(Date.now() - since)})`);
+        }, Math.min(every, 5000))
+      : undefined;
+  heartbeat?.unref();
+
+  try {
+    if (options.torch) {
+      const t = options.torch;
+      say(
+        `[pytorch] forward and training step, ${t.threads} threads (OMP_WAIT_POLICY=${torchEnvironment().OMP_WAIT_POLICY}), ` +
+          `${options.repeats} repeat(s) after a warm-up (${t.python} ${path.basename(t.script)})`,
+      );
+      setActivity('[pytorch] running');
+      const started = Date.now();
+      const r = await runTorch({ ...base, python: t.python, script: t.script, threads: t.threads, timeoutMs: options.timeoutMs });
+      setActivity('');
+      say(r.ok ? `[pytorch] forward ${formatDurationMs(r.forwardMs)}, training step ${formatDurationMs(r.trainStepMs)} (${seconds(Date.now() - started)} in all)` : `[pytorch] ${r.error}`);
+      rows.push({
+        framework: 'pytorch',
+        backend: 'cpu',
+        variant: 'naive',
+        version: r.ok ? r.torchVersion : null,
+        ...base,
+        threads: r.ok ? r.threads : t.threads,
+        trainableParams: r.ok ? r.trainableParams : null,
+        forwardMs: r.ok ? r.forwardMs : null,
+        trainStepMs: r.ok ? r.trainStepMs : null,
+        forwardRunsMs: r.ok ? r.forwardRunsMs : [],
+        trainStepRunsMs: r.ok ? r.trainStepRunsMs : [],
+        forwardRatio: null,
+        trainStepRatio: null,
+        ...(r.ok ? {} : { error: r.error }),
+      });
+      if (!r.ok) notes.push(`PyTorch: ${r.error}; the TensorFlow.js figures below have no ratios.`);
+    }
+
+    const efficient = options.memoryEfficient ? memoryEfficientAvailability() : { ok: false as const, reason: '' };
+    if (options.memoryEfficient && !efficient.ok) notes.push(`memory-efficient DenseNet: not measured (${efficient.reason})`);
+
+    for (const backend of options.backends) {
+      const variants: Variant[] = efficient.ok ? ['naive', 'memory-efficient'] : ['naive'];
+      let naiveTimedOut = false;
+      for (const variant of variants) {
+        const phases: Phase[] = variant === 'naive' ? ['forward', 'trainStep'] : ['trainStep'];
+        const tag = `[${backend}${variant === 'naive' ? '' : ` ${variant}`}]`;
+        if (variant === 'memory-efficient' && naiveTimedOut) {
+          rows.push(tfjsRow(backend, variant, base, null, { trainStepError: 'skipped: the naive run timed out' }));
+          say(`${tag} skipped: the naive run timed out`);
+          continue;
+        }
+        say(`${tag} starting (time limit ${Math.round(options.timeoutMs / 1000)} s)`);
+        setActivity(`${tag} loading`);
+        const outcome = await measureInChild(
+          { backend, depth: options.depth, growthRate: options.growthRate, batch: options.batch, repeats: options.repeats, phases, memoryEfficient: variant === 'memory-efficient' },
+          {
+            timeoutMs: options.timeoutMs,
+            worker: options.worker,
+            onMessage: (m) => {
+              if (m.type === 'loaded') {
+                say(`${tag} ${m.backend} loaded, ${m.trainableParams.toLocaleString('en-US')} trainable parameters`);
+                setActivity(`${tag} ${PHASE_NAMES[phases[0]]} warm-up`);
+              } else if (m.type === 'progress') {
+                const label = m.run === 0 ? 'warm-up' : `run ${m.run}/${m.of}`;
+                say(`${tag} ${PHASE_NAMES[m.phase]} ${label}: ${formatDurationMs(m.ms)}`);
+                const next = m.run < m.of ? `${PHASE_NAMES[m.phase]} run ${m.run + 1}/${m.of}` : undefined;
+                if (next) setActivity(`${tag} ${next}`);
+              } else if (m.type === 'result') {
+                const following = phases[phases.indexOf(m.phase) + 1];
+                setActivity(following ? `${tag} ${PHASE_NAMES[following]} warm-up` : '');
+              }
+            },
+          },
+        );
+        setActivity('');
+        if (outcome.unavailable) {
+          say(`${tag} not available: ${outcome.unavailable}`);
+          notes.push(`${backend}: not available (${outcome.unavailable})`);
+          rows.push(tfjsRow(backend, variant, base, outcome, { error: `not available: ${outcome.unavailable}` }));
+          break; // the memory-efficient variant would not load either
+        }
+        for (const p of phases) if (outcome.errors[p]) say(`${tag} ${PHASE_NAMES[p]}: ${outcome.errors[p]}`);
+        for (const p of phases) {
+          const runs = outcome.runsMs[p] ?? [];
+          if (outcome.ms[p] !== undefined && runs.length < options.repeats) {
+            notes.push(`${backend} ${variant} ${PHASE_NAMES[p]}: the time limit (${Math.round(options.timeoutMs / 1000)} s) cut it short; the figure is the median of ${runs.length} of ${options.repeats} runs`);
+          }
+          const detail = outcome.details[p];
+          if (detail) notes.push(`${backend} ${variant} ${PHASE_NAMES[p]}: ${detail.length > 400 ? `${detail.slice(0, 397)}...` : detail}`);
+        }
+        naiveTimedOut = variant === 'naive' && outcome.timedOut;
+        const row = tfjsRow(backend, variant, base, outcome, {
+          ...(outcome.errors.forward ? { forwardError: outcome.errors.forward } : {}),
+          ...(outcome.errors.trainStep ? { trainStepError: outcome.errors.trainStep } : {}),
+        });
+        rows.push(row);
+      }
+    }
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+  }
+  return { rows: withRatios(rows), notes };
+}
+
+/**
+ * The rows with forwardRatio and trainStepRatio set to time ÷ PyTorch's time
+ * (PyTorch's own row gets 1); null where either time is missing.
+ */
+export function withRatios(rows: SpeedRow[]): SpeedRow[] {
+  const torch = rows.find((r) => r.framework === 'pytorch');
+  const ratio = (ms: number | null, ref: number | null | undefined) => (ms !== null && ref ? ms / ref : null);
+  return rows.map((r) => ({ ...r, forwardRatio: ratio(r.forwardMs, torch?.forwardMs), trainStepRatio: ratio(r.trainStepMs, torch?.trainStepMs) }));
+}
+
+function tfjsRow(
+  backend: BackendName,
+  variant: Variant,
+  base: { depth: number; growthRate: number; batch: number; repeats: number },
+  outcome: ChildOutcome | null,
+  errors: Pick<SpeedRow, 'error' | 'forwardError' | 'trainStepError'>,
+): SpeedRow {
+  return {
+    framework: 'tfjs',
+    backend,
+    variant,
+    version: outcome?.tfjsVersion ?? null,
+    ...base,
+    threads: null,
+    trainableParams: outcome?.trainableParams ?? null,
+    forwardMs: outcome?.ms.forward ?? null,
+    trainStepMs: outcome?.ms.trainStep ?? null,
+    forwardRunsMs: outcome?.runsMs.forward ?? [],
+    trainStepRunsMs: outcome?.runsMs.trainStep ?? [],
+    forwardRatio: null,
+    trainStepRatio: null,
+    ...errors,
+  };
+}
+
+/** "812 ms", "4.52 s", "132 s". */
+export function formatDurationMs(ms: number): string {
+  if (ms < 1000) return `${ms.toFixed(0)} ms`;
+  if (ms < 100_000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${(ms / 1000).toFixed(0)} s`;
+}
+
+/** A whole-row failure in a few words (the full reason goes in the notes). */
+function shortRowError(error: string): string {
+  if (/^not available|not installed|not found|is missing/.test(error)) return 'not available';
+  return error.length <= 48 ? error : 'failed (see notes)';
+}
+
+/** The rows as a text table: time and ratio to PyTorch for the forward pass and the training step. */
+export function formatSpeedTable(rows: SpeedRow[]): string {
+  const header = ['framework', 'backend', 'variant', 'forward', '÷ PyTorch', 'training step', '÷ PyTorch'];
+  const time = (r: SpeedRow, ms: number | null, runs: number[], error: string | undefined) => {
+    if (r.error) return shortRowError(r.error);
+    if (error) return error;
+    if (ms === null) return '—';
+    // Cut short by the time limit: say how many runs the median is of.
+    return runs.length < r.repeats ? `${formatDurationMs(ms)} (${runs.length}/${r.repeats} runs)` : formatDurationMs(ms);
+  };
+  const lines = rows.map((r) => [
+    r.framework === 'pytorch' ? `PyTorch${r.version ? ` ${r.version.replace(/\+.*$/, '')}` : ''}` : 'TensorFlow.js',
+    r.framework === 'pytorch' ? `cpu, ${r.threads} threads` : r.backend,
+    r.variant,
+    time(r, r.forwardMs, r.forwardRunsMs, r.forwardError),
+    r.forwardRatio === null ? '—' : formatRatio(r.forwardRatio),
+    time(r, r.trainStepMs, r.trainStepRunsMs, r.trainStepError),
+    r.trainStepRatio === null ? '—' : formatRatio(r.trainStepRatio),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const numeric = new Set([3, 4, 5, 6]);
+  return [header, ...lines]
+    .map((cells) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
+    .join('\n');
 }

@@ -68,7 +68,8 @@ export {
 export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput, TrainingPoint, DataEfficiencyPoint, LiveTrainingChart } from './viz';
 export { featureReuse } from './densenet/feature-reuse';
 export type { FeatureReuse } from './densenet/feature-reuse';
-export { measureTrainingStep } from './bench/memory';
-export type { StepSpec, StepMeasurement, MemoryRow } from './bench/memory';
+export { measureTrainingStep } from './train/measure';
+export type { StepSpec, StepMeasurement } from './train/measure';
+export type { MemoryRow } from './viz/memory';
 export { autograde, assignNotebook, assignFiles } from './coursework';
 export type { GradeReport, CellGrade, AutogradeOptions } from './coursework';

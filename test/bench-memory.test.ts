@@ -9,15 +9,15 @@ import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
-import { formatMemoryTable, isOutOfMemory, linearFit, MemoryRow, OUT_OF_MEMORY } from '../src/bench/memory';
+import { formatMemoryTable, isOutOfMemory, linearFit, MemoryRow, OUT_OF_MEMORY } from '../bench/memory';
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'bin', 'cardlab.js');
 
 describe('cardlab bench memory', () => {
   test('--json prints one row per depth with the contract fields; the efficient peak is lower', async () => {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'bench', 'memory-worker.js'))) {
-      throw new Error('dist/src/bench/memory-worker.js is missing: run `npm run build` first (npm test does)');
+    if (!fs.existsSync(path.join(ROOT, 'dist', 'bench', 'memory-worker.js'))) {
+      throw new Error('dist/bench/memory-worker.js is missing: run `npm run build` first (npm test does)');
     }
     const { stdout } = await promisify(execFile)(
       process.execPath,

@@ -10,18 +10,9 @@ import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import {
-  failureReason,
-  formatDurationMs,
-  formatRatio,
-  formatSpeedTable,
-  measureInChild,
-  memoryEfficientAvailability,
-  SpeedRow,
-  torchEnvironment,
-  wasmHeapSuffix,
-  withRatios,
-} from '../src/bench/speed';
+import { formatDurationMs, formatRatio, formatSpeedTable, SpeedRow, withRatios } from '../bench/speed';
+import { failureReason, measureInChild, memoryEfficientAvailability, wasmHeapSuffix } from '../bench/speed-measure';
+import { torchEnvironment } from '../bench/torch';
 import { analyzeDenseNet, cifarConfig } from '../src/densenet';
 
 const ROOT = path.join(__dirname, '..');
@@ -141,8 +132,9 @@ function assertBuiltFresh(pairs: [string, string][]): void {
 }
 
 const BUILT: [string, string][] = [
-  ['dist/src/bench/speed.js', 'src/bench/speed.ts'],
-  ['dist/src/bench/speed-worker.js', 'src/bench/speed-worker.ts'],
+  ['dist/bench/speed-measure.js', 'bench/speed-measure.ts'],
+  ['dist/bench/speed-worker.js', 'bench/speed-worker.ts'],
+  ['dist/bench/torch.js', 'bench/torch.ts'],
   ['dist/src/cli/bench-speed.js', 'src/cli/bench-speed.ts'],
   ['dist/src/cli/bench.js', 'src/cli/bench.ts'],
   ['dist/src/viz/speed.js', 'src/viz/speed.ts'],
@@ -273,7 +265,7 @@ describe('time limit', () => {
     const started = Date.now();
     const outcome = await measureInChild(
       { backend: 'cpu', depth: 100, growthRate: 12, batch: 64, repeats: 1, phases: ['forward', 'trainStep'], memoryEfficient: false },
-      { timeoutMs: 5000, worker: path.join(ROOT, 'dist', 'src', 'bench', 'speed-worker.js') },
+      { timeoutMs: 5000, worker: path.join(ROOT, 'dist', 'bench', 'speed-worker.js') },
     );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(outcome).toMatchObject({
@@ -288,7 +280,7 @@ describe('time limit', () => {
     // 100,000 forward passes of a tiny model: far more than fit in 15 s, yet each takes milliseconds.
     const outcome = await measureInChild(
       { backend: 'wasm', depth: 10, growthRate: 12, batch: 2, repeats: 100_000, phases: ['forward', 'trainStep'], memoryEfficient: false },
-      { timeoutMs: 15_000, worker: path.join(ROOT, 'dist', 'src', 'bench', 'speed-worker.js') },
+      { timeoutMs: 15_000, worker: path.join(ROOT, 'dist', 'bench', 'speed-worker.js') },
     );
     const runs = outcome.runsMs.forward ?? [];
     expect(outcome.timedOut).toBe(true);

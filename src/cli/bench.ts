@@ -4,7 +4,6 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { BACKENDS, BackendName } from '../tf';
-import { benchMemory, formatMemoryTable } from '../bench/memory';
 import { registerSpeedCommand } from './bench-speed';
 
 function positiveInt(value: string): number {
@@ -43,6 +42,8 @@ export function registerBenchCommands(program: Command): void {
     .option('--steps <n>', 'timed steps after the profiled one (median reported)', positiveInt, 2)
     .option('--json', 'print one JSON object per depth')
     .action(async (opts: { depths: number[]; batch: number; growth: number; backend?: BackendName; steps: number; json?: boolean }) => {
+      // Lazy: benchmarks live in bench/, loaded only when one runs.
+      const { benchMemory, formatMemoryTable } = await import('../../bench/memory');
       const rows = await benchMemory(opts.depths, {
         batch: opts.batch,
         growthRate: opts.growth,

@@ -8,3 +8,4 @@ export { ProgressReporter, chooseProgressMode, formatDuration, PROGRESS_MODES, P
 export { appendMetricsLine, readMetricsLog } from './metrics-log';
 export { fileSystemIO, saveModel, loadModel, loadWeightsInto, MODEL_FILE, WEIGHTS_FILE } from './fs-io';
 export { defaultRecipe, PAPER_RECIPE, type Recipe } from './recipes';
+export { measureTrainingStep, type StepSpec, type StepMeasurement } from './measure';

@@ -2,10 +2,26 @@
  * Plotly figure of the memory benchmark: peak tensor memory and step time
  * against depth, naive and memory-efficient DenseNet-BC.
  */
-import type { MemoryRow } from '../bench/memory';
 import type { PlotlyFigure } from '../cells/display';
 
 export type { PlotlyFigure };
+
+/** One row of `cardlab bench memory`: null figures with an `…Error` when that variant could not run. */
+export interface MemoryRow {
+  depth: number;
+  batch: number;
+  backend: string | null;
+  naivePeakBytes: number | null;
+  efficientPeakBytes: number | null;
+  naiveMs: number | null;
+  efficientMs: number | null;
+  naiveWasmHeapBytes: number | null;
+  efficientWasmHeapBytes: number | null;
+  naiveMaxRssBytes: number | null;
+  efficientMaxRssBytes: number | null;
+  naiveError?: string;
+  efficientError?: string;
+}
 
 const MB = 2 ** 20;
 

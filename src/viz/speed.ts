@@ -3,9 +3,45 @@
  * framework/backend as grouped bars, labelled with the ratio to PyTorch; a run
  * that aborted or timed out is named under the chart instead of a bar.
  */
-import type { SpeedRow } from '../bench/speed';
-import { formatRatio } from '../bench/speed';
 import type { PlotlyFigure } from './memory';
+
+/** The speed benchmark's two model variants (bench/speed.ts). */
+export type Variant = 'naive' | 'memory-efficient';
+
+/** One JSON row of `cardlab bench speed`: null figures with an error when that part could not run. */
+export interface SpeedRow {
+  framework: 'tfjs' | 'pytorch';
+  /** tfjs backend name, or "cpu" for PyTorch. */
+  backend: string;
+  variant: Variant;
+  /** tfjs core or torch version (null when the run did not start). */
+  version: string | null;
+  depth: number;
+  growthRate: number;
+  batch: number;
+  repeats: number;
+  /** PyTorch's intra-op threads; null for tfjs (wasm and cpu run single-threaded in Node). */
+  threads: number | null;
+  trainableParams: number | null;
+  /** Median milliseconds after one warm-up; null when not measured. */
+  forwardMs: number | null;
+  trainStepMs: number | null;
+  /** Each timed run; fewer than `repeats` when the time limit cut the phase short. */
+  forwardRunsMs: number[];
+  trainStepRunsMs: number[];
+  /** This row's time ÷ PyTorch's (null without both). */
+  forwardRatio: number | null;
+  trainStepRatio: number | null;
+  /** Why the framework/backend could not run at all. */
+  error?: string;
+  forwardError?: string;
+  trainStepError?: string;
+}
+
+/** "4.41×", "12.3×", "0.87×". */
+export function formatRatio(ratio: number): string {
+  return `${ratio.toFixed(ratio < 10 ? 2 : 1)}×`;
+}
 
 export function speedRowLabel(row: SpeedRow): string {
   if (row.framework === 'pytorch') return `PyTorch ${row.version ?? ''} (${row.threads} threads)`.replace(/\s+/g, ' ');

@@ -3,7 +3,8 @@
  * sends back a ChildResult and exits. A wasm abort (out of memory) may kill the
  * process before it can answer; the parent reads that from the exit.
  */
-import { ChildResult, measureTrainingStep, StepSpec } from './memory';
+import { measureTrainingStep, type StepSpec } from '../src/train/measure';
+import type { ChildResult } from './memory';
 
 process.once('message', (spec: StepSpec) => {
   measureTrainingStep(spec)

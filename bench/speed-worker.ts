@@ -3,7 +3,7 @@
  * measurements back as SpeedMessages and exits. A wasm abort may kill the
  * process before it can answer; the parent reads that from the exit.
  */
-import { measureSpeed, SpeedMessage, SpeedSpec } from './speed';
+import { measureSpeed, SpeedMessage, SpeedSpec } from './speed-measure';
 
 process.once('message', (spec: SpeedSpec) => {
   const send = (message: SpeedMessage) => process.send?.(message);
