@@ -34,7 +34,7 @@ export {
 } from './data';
 export type { ImageSet, MnistSplit, MnistSplitOptions, SyntheticOptions, DatasetName, LoadedDataset } from './data';
 export {
-  trainModel, trainStep, evaluate, predictClasses, confusionMatrix, learningRateAt, makeOptimizer, setLearningRate,
+  trainModel, trainStep, evaluate, predictClasses, predictProbabilities, confusionMatrix, learningRateAt, makeOptimizer, setLearningRate,
   decayedWeights, fileSystemIO, saveModel, loadModel, loadWeightsInto, readMetricsLog, ProgressReporter,
   defaultRecipe, PAPER_RECIPE, PAPER_WEIGHT_DECAY, PAPER_MOMENTUM,
 } from './train';

@@ -1,6 +1,7 @@
 /** Data through a small CIFAR DenseNet-BC on the wasm backend (large models are only built, elsewhere). */
 import { tf, useBackend } from '../src/tf';
 import { buildDenseNet, cifarConfig } from '../src/densenet';
+import { predictProbabilities } from '../src/train';
 
 describe('forward pass of a small CIFAR DenseNet-BC', () => {
   const config = cifarConfig({ depth: 16, growthRate: 6, bottleneck: true, compression: 0.5, classes: 10 });
@@ -18,15 +19,20 @@ describe('forward pass of a small CIFAR DenseNet-BC', () => {
     model.dispose();
   });
 
-  test('on wasm: [batch, classes] softmax rows that sum to 1, no tensors leaked', () => {
+  test('on wasm: [batch, classes] logits, whose softmax (predictProbabilities) rows sum to 1; no tensors leaked', () => {
     expect(tf.getBackend()).toBe('wasm');
     const before = tf.memory().numTensors;
-    const [shape, values, sums] = tf.tidy(() => {
-      const y = model.predict(x) as tf.Tensor2D;
-      return [y.shape, Array.from(y.dataSync()), Array.from(y.sum(1).dataSync())];
+    const [shape, logits, values, sums] = tf.tidy(() => {
+      const y = predictProbabilities(model, x);
+      return [y.shape, Array.from((model.predict(x) as tf.Tensor).dataSync()), Array.from(y.dataSync()), Array.from(y.sum(1).dataSync())];
     });
     expect(tf.memory().numTensors).toBe(before);
     expect(shape).toEqual([5, 10]);
+    // Logits: not probabilities (some negative), and the probabilities are their softmax.
+    expect(logits.some((v) => v < 0)).toBe(true);
+    const row0 = logits.slice(0, 10).map(Math.exp);
+    const z = row0.reduce((a, b) => a + b, 0);
+    row0.forEach((e, i) => expect(values[i]).toBeCloseTo(e / z, 5));
     for (const v of values) expect(v > 0 && v < 1).toBe(true);
     for (const s of sums) expect(s).toBeCloseTo(1, 5);
     // Different images give different predictions: the network reads its input.

@@ -178,7 +178,7 @@ describe('structure and names', () => {
     }
   });
 
-  test('transition: BN-ReLU-Conv1×1(⌊θm⌋)-AvgPool 2×2; head: BN-ReLU-GAP-dense softmax with bias', () => {
+  test('transition: BN-ReLU-Conv1×1(⌊θm⌋)-AvgPool 2×2; head: BN-ReLU-GAP-dense logits with bias', () => {
     const m = block1Channels;
     expect(model.getLayer('transition1_conv').outputShape).toEqual([null, 32, 32, Math.floor(0.5 * m)]);
     expect(model.getLayer('transition1_pool').outputShape).toEqual([null, 16, 16, Math.floor(0.5 * m)]);
@@ -186,7 +186,7 @@ describe('structure and names', () => {
     expect(inbound('head_pool')).toEqual(['head_relu']);
     const classifier = model.getLayer('classifier');
     expect(classifier.getWeights().map((w) => w.shape)).toEqual([[analyzeDenseNet(config).blockChannels[2], 10], [10]]);
-    expect((classifier.getConfig() as { activation: string }).activation).toBe('softmax');
+    expect((classifier.getConfig() as { activation: string }).activation).toBe('linear');
   });
 
   test('batch norms use the Keras epsilon 1.001e-5', () => {

@@ -6,8 +6,9 @@ import { syntheticStripes, toTensors, type ImageSet } from '../src/data';
 import {
   chooseProgressMode, confusionMatrix, decayedWeights, disposeOptimizer, evaluate, fileSystemIO, learningRateAt, loadModel,
   loadWeightsInto, makeOptimizer, predictClasses, ProgressReporter, readMetricsLog, saveModel, setLearningRate,
-  trainModel, trainStep, type EpochMetrics,
+  trainModel, trainStep, crossEntropy, type EpochMetrics,
 } from '../src/train';
+import { buildDenseNet, cifarConfig } from '../src/densenet';
 
 let backend: BackendName;
 let tmp: string;
@@ -90,6 +91,28 @@ describe('training step', () => {
       tf.dispose([a, b, diff]);
     });
     tf.dispose([x, y, ...start]);
+  });
+
+  test('the DenseNet ends in logits and the loss is the softmax cross-entropy: a confidently wrong output still gets a gradient', () => {
+    const model = buildDenseNet(cifarConfig({ depth: 10, growthRate: 4, bottleneck: true, compression: 0.5, classes: 3, inputShape: [8, 8, 3] }), { seed: 1 });
+    try {
+      const last = model.layers[model.layers.length - 1];
+      expect((last.getConfig() as { activation: string }).activation).toBe('linear');
+      // True class 0 at logit −30 against +30: softmax gives it e^-60 ≈ 1e-26, far below a clipped
+      // cross-entropy's 1e-7 floor, where the old softmax-output model got a zero gradient.
+      const y = tf.tensor2d([[1, 0, 0]]);
+      const logits = tf.tensor2d([[-30, 30, 0]]);
+      const [loss, grad] = tf.tidy(() => {
+        const { value, grad: g } = tf.valueAndGrad((z: tf.Tensor) => crossEntropy(z, y, false))(logits);
+        return [value.dataSync()[0], Array.from(g.dataSync())];
+      });
+      expect(loss).toBeCloseTo(60, 3);
+      expect(grad[0]).toBeCloseTo(-1, 5); // softmax − one-hot
+      expect(grad[1]).toBeCloseTo(1, 5);
+      tf.dispose([y, logits]);
+    } finally {
+      model.dispose();
+    }
   });
 
   test('batch norm runs in training mode: batch statistics, and moving averages are updated', async () => {

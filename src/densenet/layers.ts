@@ -195,7 +195,11 @@ export function imagenetStem(x: T, initFeatures: number, ctx: BuildContext): T {
   return apply(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'valid', name: stemName('pool') }), x);
 }
 
-/** Head: BN-ReLU-global average pool-dense softmax classifier (with bias). */
+/**
+ * Head: BN-ReLU-global average pool-dense classifier (with bias) that outputs logits. The softmax
+ * lives in the loss (`tf.losses.softmaxCrossEntropy`, computed stably from logits, so its gradient
+ * never vanishes) and in `predictProbabilities` where probabilities are shown.
+ */
 export function classifierHead(x: T, classes: number, ctx: BuildContext): T {
   x = batchNorm(x, headName('bn'));
   x = relu(x, headName('relu'));
@@ -203,7 +207,7 @@ export function classifierHead(x: T, classes: number, ctx: BuildContext): T {
   return apply(
     tf.layers.dense({
       units: classes,
-      activation: 'softmax',
+      activation: 'linear',
       kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }),
       name: CLASSIFIER_NAME,
     }),

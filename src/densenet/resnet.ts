@@ -1,7 +1,7 @@
 /**
  * The ResNet baseline the deck compares DenseNets with: CIFAR ResNet-20/32/44/56/110
  * (He et al. 2016, section 4.2): a 3×3 conv with 16 channels, three stages of n
- * basic blocks (widths 16, 32, 64; depth 6n+2), global average pool, softmax.
+ * basic blocks (widths 16, 32, 64; depth 6n+2), global average pool, dense logits (softmax in the loss).
  * Shortcuts are identities; where a stage halves the size and doubles the width,
  * the shortcut subsamples and pads the new channels with zeros (option A), so
  * shortcuts add no parameters.
@@ -104,7 +104,7 @@ export function buildCifarResNet(options: CifarResNetOptions): tf.LayersModel {
   });
   x = tf.layers.globalAveragePooling2d({ name: headName('pool') }).apply(x) as T;
   const output = tf.layers
-    .dense({ units: classes, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }), name: CLASSIFIER_NAME })
+    .dense({ units: classes, activation: 'linear', kernelInitializer: tf.initializers.glorotUniform({ seed: ctx.nextSeed() }), name: CLASSIFIER_NAME })
     .apply(x) as T;
   return tf.model({ inputs: input, outputs: output, name: `ResNet-${depth}` });
 }

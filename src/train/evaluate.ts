@@ -1,4 +1,8 @@
-/** Evaluation in inference mode (batch norm uses its moving averages): loss, accuracy, confusion matrix. */
+/**
+ * Evaluation in inference mode (batch norm uses its moving averages): loss, accuracy, confusion matrix.
+ * The arg max of logits is the arg max of their softmax, so the classes need no softmax; the loss is
+ * the softmax cross-entropy of the logits.
+ */
 import { tf } from '../tf';
 import { toTensors, type ImageSet } from '../data/image-set';
 import { crossEntropy, outputsProbabilities } from './step';
@@ -17,6 +21,18 @@ export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<
   const matrix = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   for (let i = 0; i < actual.length; i++) matrix[actual[i]][predicted[i]]++;
   return matrix;
+}
+
+/**
+ * Class probabilities for a batch `x` in inference mode: the softmax of the model's logits (the
+ * DenseNet and ResNet builders end in logits), or the output itself for a model that already ends
+ * in a softmax (e.g. one saved before the classifiers switched to logits).
+ */
+export function predictProbabilities(model: tf.LayersModel, x: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const output = model.predict(x) as tf.Tensor2D;
+    return outputsProbabilities(model) ? output : tf.softmax(output);
+  });
 }
 
 /** Class predicted for each image (batched so that big sets fit in memory). */

@@ -3,7 +3,7 @@ export { trainModel, type TrainOptions, type TrainResult, type EpochMetrics } fr
 export { trainStep, decayedWeights, crossEntropy, outputsProbabilities, PAPER_WEIGHT_DECAY, type StepOptions, type StepResult } from './step';
 export { learningRateAt, SCHEDULES, PAPER_MILESTONES, PAPER_DECAY, type ScheduleName } from './schedule';
 export { makeOptimizer, setLearningRate, disposeOptimizer, OPTIMIZERS, PAPER_MOMENTUM, type OptimizerName } from './optimizer';
-export { evaluate, predictClasses, confusionMatrix, type Evaluation } from './evaluate';
+export { evaluate, predictClasses, predictProbabilities, confusionMatrix, type Evaluation } from './evaluate';
 export { ProgressReporter, chooseProgressMode, formatDuration, PROGRESS_MODES, PROGRESS_ENV, type ProgressMode } from './progress';
 export { appendMetricsLine, readMetricsLog } from './metrics-log';
 export { fileSystemIO, saveModel, loadModel, loadWeightsInto, MODEL_FILE, WEIGHTS_FILE } from './fs-io';
