@@ -16,7 +16,7 @@ import * as path from 'path';
 import { BackendName, initBackend, tf } from '../src/tf';
 import { buildDenseNet, cifarConfig, denseBlockFor } from '../src/densenet';
 import { makeOptimizer, PAPER_WEIGHT_DECAY, trainStep } from '../src/train';
-import type { Variant } from '../src/viz/speed';
+import type { KernelProfile, Variant } from '../src/viz/speed';
 
 export type { Variant };
 export type Phase = 'forward' | 'trainStep';
@@ -34,6 +34,8 @@ export interface SpeedSpec {
   phases: Phase[];
   memoryEfficient: boolean;
   seed?: number;
+  /** Kernels listed in each phase's profile (default 8). */
+  profileTop?: number;
 }
 
 /** Messages from the child, in order: loaded, then progress/result per phase (or an error), then done. */
@@ -41,6 +43,7 @@ export type SpeedMessage =
   | { type: 'loaded'; backend: string; trainableParams: number; tfjsVersion: string }
   | { type: 'progress'; phase: Phase; run: number; of: number; ms: number }
   | { type: 'result'; phase: Phase; ms: number; runsMs: number[] }
+  | { type: 'profile'; phase: Phase; profile: KernelProfile }
   | { type: 'error'; phase: Phase | 'load'; error: string }
   | { type: 'done' };
 
@@ -48,6 +51,34 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The kernels of a tf.profile run grouped by name, longest total first. Entries that are not kernels
+ * of the backend (a tf.customGrad op such as the memory-efficient block is profiled as one entry
+ * around the kernels it runs, which are listed themselves) are left out, so no time counts twice.
+ */
+export function summarizeProfile(info: Awaited<ReturnType<typeof tf.profile>>, wallMs: number, backend: string, top = 8): KernelProfile {
+  const byName = new Map<string, { ms: number; calls: number }>();
+  let kernelMs = 0;
+  let kernels = 0;
+  for (const k of info.kernels) {
+    if (!tf.getKernel(k.name, backend)) continue;
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls += 1;
+    byName.set(k.name, entry);
+    kernelMs += ms;
+    kernels += 1;
+  }
+  const sorted = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top);
+  return {
+    wallMs,
+    kernelMs,
+    kernels,
+    top: sorted.map(([kernel, { ms, calls }]) => ({ kernel, ms, share: kernelMs > 0 ? ms / kernelMs : 0, calls })),
+  };
 }
 
 /** The CIFAR DenseNet-BC of a depth (θ = 0.5, bottlenecks, 2k stem channels); a depth other than 6n + 4 is an error. */
@@ -75,6 +106,7 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
   let phase: Phase | 'load' = 'load';
   try {
     const backend = await initBackend(spec.backend);
+    const profileTop = spec.profileTop ?? 8;
     const config = benchConfig(spec.depth, spec.growthRate, spec.memoryEfficient);
     const seed = spec.seed ?? 1;
     const model = buildDenseNet(config, { seed });
@@ -106,6 +138,10 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
           send({ type: 'progress', phase: p, run, of: spec.repeats, ms });
         }
         send({ type: 'result', phase: p, ms: median(times), runsMs: times });
+        // One more run under tf.profile: where the kernel time goes (not part of the figure above).
+        const start = performance.now();
+        const info = await tf.profile(runs[p]);
+        send({ type: 'profile', phase: p, profile: summarizeProfile(info, performance.now() - start, backend, profileTop) });
       }
     } finally {
       // Best effort: after a wasm abort the module is dead and disposing throws; keep the first error.
@@ -136,6 +172,8 @@ export interface ChildOutcome {
   ms: Partial<Record<Phase, number>>;
   /** Each timed run (warm-up excluded). */
   runsMs: Partial<Record<Phase, number[]>>;
+  /** The profiled run after the timed ones. */
+  profiles: Partial<Record<Phase, KernelProfile>>;
   errors: Partial<Record<Phase, string>>;
   /** The error messages behind `errors`, as thrown or printed (for the notes). */
   details: Partial<Record<Phase, string>>;
@@ -175,7 +213,7 @@ export interface ChildRunOptions {
 
 /** Runs `measureSpeed` in a fresh node process with a time limit; never rejects. */
 export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promise<ChildOutcome> {
-  const outcome: ChildOutcome = { backend: spec.backend, trainableParams: null, tfjsVersion: null, ms: {}, runsMs: {}, errors: {}, details: {}, timedOut: false };
+  const outcome: ChildOutcome = { backend: spec.backend, trainableParams: null, tfjsVersion: null, ms: {}, runsMs: {}, profiles: {}, errors: {}, details: {}, timedOut: false };
   const worker = options.worker ?? path.join(__dirname, 'speed-worker.js');
   if (!fs.existsSync(worker)) {
     return Promise.resolve({ ...outcome, unavailable: `${worker} is missing: run \`npm run build\` first` });
@@ -207,6 +245,9 @@ export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promi
           outcome.ms[message.phase] = message.ms;
           outcome.runsMs[message.phase] = message.runsMs;
           current = spec.phases[spec.phases.indexOf(message.phase) + 1] ?? current;
+          break;
+        case 'profile':
+          outcome.profiles[message.phase] = message.profile;
           break;
         case 'error':
           if (message.phase === 'load') outcome.unavailable = message.error.replace(/^Error: /, '');

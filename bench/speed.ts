@@ -15,7 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKENDS, BackendName } from '../src/tf';
-import { formatRatio, speedFigure, type SpeedRow, type Variant } from '../src/viz/speed';
+import { formatRatio, speedFigure, type KernelProfile, type SpeedRow, type Variant } from '../src/viz/speed';
 import { figureHtml } from '../src/viz/memory';
 import { benchConfig, ChildOutcome, measureInChild, memoryEfficientAvailability, Phase, PHASE_NAMES } from './speed-measure';
 import { runTorch, torchEnvironment } from './torch';
@@ -96,6 +96,8 @@ export async function runSpeedReport(options: SpeedReportOptions = {}): Promise<
   } else {
     print(`\nDenseNet-BC (L=${o.depth}, k=${o.growthRate}), batch ${o.batch}, 32×32×3 — median of ${o.repeats} run(s) after a warm-up; ÷ PyTorch = time ÷ PyTorch's time`);
     print(formatSpeedTable(rows));
+    const profiles = formatProfiles(rows);
+    if (profiles) print(`\n${profiles}`);
     if (notes.length) print(`\n${notes.map((n) => `note: ${n}`).join('\n')}`);
   }
 
@@ -290,6 +292,8 @@ function tfjsRow(
     trainStepRunsMs: outcome?.runsMs.trainStep ?? [],
     forwardRatio: null,
     trainStepRatio: null,
+    ...(outcome?.profiles.forward ? { forwardProfile: outcome.profiles.forward } : {}),
+    ...(outcome?.profiles.trainStep ? { trainStepProfile: outcome.profiles.trainStep } : {}),
     ...errors,
   };
 }
@@ -331,4 +335,22 @@ export function formatSpeedTable(rows: SpeedRow[]): string {
   return [header, ...lines]
     .map((cells) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd())
     .join('\n');
+}
+
+/** "Conv2D 41%, FusedBatchNorm 12% (×300), …": the top kernels of a profile, with their share of the kernel time. */
+export function formatProfile(profile: KernelProfile): string {
+  const kernels = profile.top.map((k) => `${k.kernel} ${(100 * k.share).toFixed(0)}% (${k.calls}×)`).join(', ');
+  return `${formatDurationMs(profile.kernelMs)} in ${profile.kernels.toLocaleString('en-US')} kernels of ${formatDurationMs(profile.wallMs)} wall: ${kernels}`;
+}
+
+/** One line per profiled tfjs phase: where an extra run of it spent its kernel time. */
+export function formatProfiles(rows: SpeedRow[]): string {
+  const lines: string[] = [];
+  for (const r of rows) {
+    if (r.framework !== 'tfjs') continue;
+    for (const [phase, profile] of [['forward', r.forwardProfile], ['training step', r.trainStepProfile]] as const) {
+      if (profile) lines.push(`  ${r.backend} ${r.variant} ${phase}: ${formatProfile(profile)}`);
+    }
+  }
+  return lines.length ? `kernel time (tf.profile of one more run; share of the kernel time, calls):\n${lines.join('\n')}` : '';
 }

@@ -10,8 +10,9 @@ import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { formatDurationMs, formatRatio, formatSpeedTable, SpeedRow, withRatios } from '../bench/speed';
-import { failureReason, measureInChild, memoryEfficientAvailability, wasmHeapSuffix } from '../bench/speed-measure';
+import { formatDurationMs, formatProfiles, formatRatio, formatSpeedTable, SpeedRow, withRatios } from '../bench/speed';
+import { failureReason, measureInChild, memoryEfficientAvailability, summarizeProfile, wasmHeapSuffix } from '../bench/speed-measure';
+import { tf, useBackend } from '../src/tf';
 import { torchEnvironment } from '../bench/torch';
 import { analyzeDenseNet, cifarConfig } from '../src/densenet';
 
@@ -114,6 +115,24 @@ describe('formatting', () => {
   });
 });
 
+describe('kernel profile', () => {
+  test('groups kernels by name, longest first, and leaves out entries that are not kernels (a custom-gradient op around its kernels)', async () => {
+    await useBackend('cpu');
+    const profile = (name: string, ms: number) => ({ name, kernelTimeMs: ms }) as unknown as Awaited<ReturnType<typeof tf.profile>>['kernels'][number];
+    const info = { kernels: [profile('Add', 1), profile('Conv2D', 5), profile('Add', 3), profile('efficientDenseBlock', 9)] } as Awaited<ReturnType<typeof tf.profile>>;
+    const summary = summarizeProfile(info, 20, 'cpu');
+    expect(summary).toEqual({
+      wallMs: 20,
+      kernelMs: 9,
+      kernels: 3,
+      top: [
+        { kernel: 'Conv2D', ms: 5, share: 5 / 9, calls: 1 },
+        { kernel: 'Add', ms: 4, share: 4 / 9, calls: 2 },
+      ],
+    });
+  });
+});
+
 describe('PyTorch environment', () => {
   test('OpenMP threads wait passively unless the caller chose a policy; the rest of the environment is kept', () => {
     expect(torchEnvironment({ PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin', OMP_WAIT_POLICY: 'PASSIVE' });
@@ -182,7 +201,7 @@ describe('cardlab bench speed with tiny settings (built CLI, child processes)', 
     const keys = ['framework', 'backend', 'variant', 'version', 'depth', 'growthRate', 'batch', 'repeats', 'threads', 'trainableParams',
       'forwardMs', 'trainStepMs', 'forwardRunsMs', 'trainStepRunsMs', 'forwardRatio', 'trainStepRatio'];
     for (const r of rows) {
-      expect(Object.keys(r).filter((k) => !/Error$|^error$/.test(k)).sort()).toEqual([...keys].sort());
+      expect(Object.keys(r).filter((k) => !/Error$|^error$|Profile$/.test(k)).sort()).toEqual([...keys].sort());
       expect(r).toMatchObject({ depth, growthRate: 12, batch: 2, repeats: 1 });
     }
   });
@@ -197,6 +216,22 @@ describe('cardlab bench speed with tiny settings (built CLI, child processes)', 
     expect(wasm.trainableParams).toBe(analyzeDenseNet(config).trainableParams);
     expect(stderr).toMatch(/\[wasm\] forward warm-up: [\d.]+ m?s/);
     expect(stderr).toMatch(/\[wasm\] training step run 1\/1: [\d.]+ m?s/);
+  });
+
+  test('each measured tfjs phase has a kernel profile: real wasm kernels whose shares add up to at most 1', () => {
+    const wasm = rows.filter((r) => r.backend === 'wasm');
+    const profiles = wasm.flatMap((r) => [r.forwardProfile, r.trainStepProfile]).filter((p) => p !== undefined);
+    expect(profiles.length).toBe(wasm.flatMap((r) => [r.forwardMs, r.trainStepMs]).filter((ms) => ms !== null).length);
+    for (const p of profiles) {
+      expect(p!.kernelMs).toBeGreaterThan(0);
+      expect(p!.top.length).toBeGreaterThan(0);
+      const shares = p!.top.reduce((a, k) => a + k.share, 0);
+      expect(shares).toBeLessThanOrEqual(1 + 1e-9);
+      expect(p!.top.map((k) => k.ms)).toEqual([...p!.top.map((k) => k.ms)].sort((a, b) => b - a));
+    }
+    // The training step runs the conv weight gradient that cardlab registers on wasm.
+    expect(wasm[0].trainStepProfile!.top.map((k) => k.kernel)).toContain('Conv2DBackpropFilter');
+    expect(formatProfiles(rows)).toMatch(/wasm naive training step: .* in [\d,]+ kernels of .* wall: \w+ \d+% \(\d+×\)/);
   });
 
   test('the memory-efficient DenseNet gets a training-step row when it exists, a note when not', () => {

@@ -8,6 +8,18 @@ import type { PlotlyFigure } from './memory';
 /** The speed benchmark's two model variants (bench/speed.ts). */
 export type Variant = 'naive' | 'memory-efficient';
 
+/** Where the kernel time of one run went (tf.profile): the kernels that took longest, and their share. */
+export interface KernelProfile {
+  /** Wall time of the profiled run (profiling adds a little overhead). */
+  wallMs: number;
+  /** Sum of the kernels' own times; the rest of the wall time is JavaScript between kernels. */
+  kernelMs: number;
+  /** How many kernels ran. */
+  kernels: number;
+  /** The top kernels by total time: name, total ms, share of kernelMs, calls. */
+  top: { kernel: string; ms: number; share: number; calls: number }[];
+}
+
 /** One JSON row of `cardlab bench speed`: null figures with an error when that part could not run. */
 export interface SpeedRow {
   framework: 'tfjs' | 'pytorch';
@@ -32,6 +44,9 @@ export interface SpeedRow {
   /** This row's time ÷ PyTorch's (null without both). */
   forwardRatio: number | null;
   trainStepRatio: number | null;
+  /** tfjs rows: where one extra profiled run of each phase spent its kernel time (absent when not measured). */
+  forwardProfile?: KernelProfile;
+  trainStepProfile?: KernelProfile;
   /** Why the framework/backend could not run at all. */
   error?: string;
   forwardError?: string;
