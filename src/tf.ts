@@ -9,7 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './backend/wasm-kernels';
+import { registerWasmChannelKernels } from './backend/wasm-channel-kernels';
 import { registerBatchNormGradient } from './backend/batchnorm-grad';
+import { prepareThreadedWasm, releaseWasmThreads, requestedWasmThreads } from './backend/wasm-threads';
 
 // Same math as tfjs-core's, without its Tile (slow on wasm): see the module.
 registerBatchNormGradient();
@@ -34,6 +36,15 @@ export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 /** Why each backend that was tried did not load, for messages and `cardlab backends`. */
 export const backendErrors: Partial<Record<BackendName, string>> = {};
 
+let wasmStarted = false;
+
+/** Threads of the wasm backend's XNNPACK pool (1 = single-threaded); null before it started. */
+export function wasmThreads(): number | null {
+  if (!wasmStarted) return null;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount(): number }).getThreadsCount();
+}
+
 async function loadBackend(name: BackendName): Promise<void> {
   switch (name) {
     case 'tensorflow':
@@ -46,17 +57,31 @@ async function loadBackend(name: BackendName): Promise<void> {
         );
       }
       break;
-    case 'wasm':
+    case 'wasm': {
+      let wasm: Parameters<typeof prepareThreadedWasm>[0];
       try {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        require('@tensorflow/tfjs-backend-wasm');
+        wasm = require('@tensorflow/tfjs-backend-wasm');
       } catch (err) {
         throw new Error(
           `the wasm backend needs @tensorflow/tfjs-backend-wasm, which does not load: ${(err as Error).message.split('\n')[0]}`,
         );
       }
       registerWasmGradientKernels();
+      registerWasmChannelKernels();
+      if (!wasmStarted) {
+        // First start: threaded (both cores for the XNNPACK kernels) unless CARDLAB_WASM_THREADS=1.
+        const restore = prepareThreadedWasm(wasm, requestedWasmThreads());
+        try {
+          if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialize');
+          releaseWasmThreads(tf.findBackend('wasm'));
+        } finally {
+          restore();
+        }
+        wasmStarted = true;
+      }
       break;
+    }
     case 'cpu':
       break; // bundled with @tensorflow/tfjs
   }
