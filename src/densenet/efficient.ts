@@ -56,26 +56,27 @@ export interface EfficientBlockOptions {
 
 const SPATIAL_AXES = [0, 1, 2];
 
-interface BnReluParts {
+/** Per-channel statistics a BN uses: the batch's in training, the moving ones in inference. */
+interface Stats {
   mean: tf.Tensor1D;
   variance: tf.Tensor1D;
-  /** BN output: the ReLU input, whose sign is the ReLU mask. */
-  y: tf.Tensor4D;
-  /** ReLU output: the conv input. */
+}
+
+interface BnReluParts extends Stats {
+  /** ReLU output: the conv input (its sign is also the ReLU mask: r > 0 ⇔ BN output > 0). */
   r: tf.Tensor4D;
 }
 
-/** BN then ReLU, with the same ops as tf.layers.batchNormalization and activation('relu'). */
-function bnRelu(z: tf.Tensor4D, unit: UnitWeights, training: boolean, epsilon: number): BnReluParts {
-  let mean = unit.movingMean;
-  let variance = unit.movingVariance;
-  if (training) {
-    const moments = tf.moments(z, SPATIAL_AXES);
-    mean = moments.mean as tf.Tensor1D;
-    variance = moments.variance as tf.Tensor1D;
-  }
-  const y = tf.batchNorm4d(z, mean, variance, unit.beta, unit.gamma, epsilon);
-  return { mean, variance, y, r: tf.relu(y) };
+/** Batch mean and (biased) variance per channel, as tf.layers.batchNormalization computes them. */
+function batchStats(x: tf.Tensor4D): Stats {
+  const { mean, variance } = tf.moments(x, SPATIAL_AXES);
+  return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+}
+
+/** BN then ReLU with given statistics, the same ops as tf.layers.batchNormalization and activation('relu'). */
+function bnRelu(z: tf.Tensor4D, unit: UnitWeights, stats: Stats, epsilon: number): BnReluParts {
+  const y = tf.batchNorm4d(z, stats.mean, stats.variance, unit.beta, unit.gamma, epsilon);
+  return { ...stats, r: tf.relu(y) };
 }
 
 /** The convs of a dense layer: stride 1, 'same' padding, no bias (as tf.layers.conv2d computes them). */
@@ -99,7 +100,21 @@ function convBackward(r: tf.Tensor4D, kernel: tf.Tensor4D, dOut: tf.Tensor4D): {
   return { dr, dKernel };
 }
 
-/** Gradients through ReLU and BN, given the BN input z, its recomputed parts and dr = ∂L/∂ReLU-output. */
+/** Σ over N, H, W per channel (one pass on wasm: src/backend/wasm-channel-kernels.ts). */
+function channelSum(t: tf.Tensor4D): tf.Tensor1D {
+  return tf.sum(t, SPATIAL_AXES) as tf.Tensor1D;
+}
+
+/**
+ * Gradients through ReLU and BN, given the BN input z, its statistics, the ReLU output r and
+ * dr = ∂L/∂r. With x̂ = (z−μ)/s, s = √(σ²+ε), dy = dr·[r > 0]:
+ *   dβ = Σ dy,  dγ = Σ dy·(z−μ) / s,
+ *   dz = γ/s · (dy − dβ/M − x̂·dγ/M)   (batch statistics, M values per channel)
+ *      = a·dy + c·(z−μ) + b  with per-channel a = γ/s, c = −a·dγ/(M·s), b = −a·dβ/M,
+ *   dz = γ/s · dy                      (moving statistics).
+ * Written per channel so that the full-size work is five passes (mask, z−μ, the product for dγ,
+ * and dz's two), with no x̂ and no centred copy of dy.
+ */
 function bnReluBackward(
   z: tf.Tensor4D,
   parts: BnReluParts,
@@ -109,21 +124,18 @@ function bnReluBackward(
   dr: tf.Tensor4D,
 ): { dz: tf.Tensor4D; dGamma: tf.Tensor1D; dBeta: tf.Tensor1D } {
   return tf.tidy(() => {
-    const dy = tf.mul(dr, tf.step(parts.y)) as tf.Tensor4D;
-    const invStd = tf.rsqrt(tf.add(parts.variance, epsilon));
-    const xHat = tf.mul(tf.sub(z, parts.mean), invStd);
-    const dGamma = tf.sum(tf.mul(dy, xHat), SPATIAL_AXES) as tf.Tensor1D;
-    const dBeta = tf.sum(dy, SPATIAL_AXES) as tf.Tensor1D;
-    const scale = tf.mul(unit.gamma, invStd);
-    let dz: tf.Tensor4D;
-    if (training) {
-      // The batch mean and variance depend on z too: remove the mean of dy and its projection on x̂.
-      const count = z.size / z.shape[3];
-      const centered = tf.sub(tf.sub(dy, tf.div(dBeta, count)), tf.mul(xHat, tf.div(dGamma, count)));
-      dz = tf.mul(centered, scale) as tf.Tensor4D;
-    } else {
-      dz = tf.mul(dy, scale) as tf.Tensor4D;
-    }
+    const dy = tf.mul(dr, tf.step(parts.r)) as tf.Tensor4D;
+    const invStd = tf.rsqrt(tf.add(parts.variance, epsilon)) as tf.Tensor1D;
+    const centered = tf.sub(z, parts.mean) as tf.Tensor4D;
+    const dBeta = channelSum(dy);
+    const dGamma = tf.mul(channelSum(tf.mul(dy, centered) as tf.Tensor4D), invStd) as tf.Tensor1D;
+    const a = tf.mul(unit.gamma, invStd) as tf.Tensor1D;
+    if (!training) return { dz: tf.mul(dy, a) as tf.Tensor4D, dGamma, dBeta };
+    const count = z.size / z.shape[3];
+    const c = tf.div(tf.mul(tf.neg(a), tf.mul(dGamma, invStd)), count) as tf.Tensor1D;
+    const b = tf.div(tf.mul(tf.neg(a), dBeta), count) as tf.Tensor1D;
+    // a·dy + b in one pass (FusedBatchNorm with mean 0, variance 1, ε 0), then + c·(z−μ).
+    const dz = tf.add(tf.batchNorm4d(dy, tf.zerosLike(a), tf.onesLike(a), b, a, 0), tf.mul(centered, c)) as tf.Tensor4D;
     return { dz, dGamma, dBeta };
   });
 }
@@ -133,14 +145,25 @@ function dropoutMultiplier(shape: number[], rate: number, seed: number | undefin
   return tf.tidy(() => tf.dropout(tf.ones(shape), rate, undefined, seed) as tf.Tensor4D);
 }
 
-function concatFeatures(features: tf.Tensor4D[]): tf.Tensor4D {
-  return features.length === 1 ? features[0] : tf.concat4d(features, 3);
+/** x[..., begin : begin + width]. */
+function channels(x: tf.Tensor4D, begin: number, width: number): tf.Tensor4D {
+  return tf.slice(x, [0, 0, 0, begin], [-1, -1, -1, width]);
 }
 
 /**
  * A dense block over x₀: layer ℓ reads concat(x₀ … x_{ℓ-1}) and adds k maps;
  * returns concat(x₀ … x_L). Same values and gradients (of x₀ and of every γ, β
  * and kernel) as the naive composition, with memory linear in depth.
+ *
+ * Layer ℓ's input is the first C_ℓ = C₀ + ℓk channels of the block output, so the
+ * forward grows one concatenation (two inputs per layer) that ends as the output,
+ * and the backward reads each layer's input as a channel slice of it. Batch
+ * statistics are per channel, so a map's are computed once, when it is made, and
+ * layer ℓ's first BN reads the first C_ℓ of them; the bottleneck BN's statistics
+ * are saved from the forward (4k numbers per layer). The gradient of the block
+ * input is one running tensor G over channels 0 … C_{ℓ+1}: at layer ℓ, its last
+ * k channels are the gradient of the layer's output, and the first C_ℓ plus the
+ * layer's input gradient are the next G. No per-layer split, no per-map sums.
  */
 export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[], options: EfficientBlockOptions): tf.Tensor4D {
   const { training, epsilon } = options;
@@ -149,60 +172,95 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
   if (layers.length === 0 || layers.some((units) => units.length === 0)) {
     throw new Error('a dense block needs at least one layer, each with at least one BN-ReLU-Conv unit');
   }
+  const inputChannels = x0.shape[3];
+  const growth = layers[0][layers[0].length - 1].kernel.shape[3];
+  /** C_ℓ: channels layer ℓ reads. */
+  const widthBefore = (l: number) => inputChannels + l * growth;
+  const moving = (unit: UnitWeights): Stats => ({ mean: unit.movingMean, variance: unit.movingVariance });
 
   const op = tf.customGrad((...args: unknown[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const input = args[0] as tf.Tensor4D;
-    const features: tf.Tensor4D[] = [input];
+    let prefix = input;
+    let prefixStats = training ? batchStats(input) : undefined;
+    const innerStats: tf.Tensor1D[] = [];
     const masks: tf.Tensor4D[] = [];
     layers.forEach((units, l) => {
-      const [newMaps, layerMasks] = tf.tidy(() => {
-        let h = concatFeatures(features);
-        const kept: tf.Tensor4D[] = [];
+      const kept: tf.Tensor4D[] = [];
+      const inner: tf.Tensor1D[] = [];
+      let nextStats: Stats | undefined;
+      const nextPrefix = tf.tidy(() => {
+        let h = prefix;
         units.forEach((unit, u) => {
-          const parts = bnRelu(h, unit, training, epsilon);
-          if (training) options.onBatchStatistics?.(l, u, parts.mean, parts.variance);
-          h = conv(parts.r, unit.kernel);
+          const stats = !training ? moving(unit) : u === 0 ? prefixStats! : batchStats(h);
+          if (training) options.onBatchStatistics?.(l, u, stats.mean, stats.variance);
+          if (training && u > 0) inner.push(stats.mean, stats.variance);
+          h = conv(bnRelu(h, unit, stats, epsilon).r, unit.kernel);
           if (dropRate > 0) {
-            const mask = dropoutMultiplier(h.shape, dropRate, options.dropoutSeeds?.[l]?.[u]);
+            const mask = tf.keep(dropoutMultiplier(h.shape, dropRate, options.dropoutSeeds?.[l]?.[u]));
             kept.push(mask);
             h = tf.mul(h, mask);
           }
         });
-        return [h, kept] as [tf.Tensor4D, tf.Tensor4D[]];
+        if (training) {
+          // The new maps' statistics, once: every later layer's first BN reads them.
+          const s = batchStats(h);
+          nextStats = {
+            mean: tf.keep(tf.concat1d([prefixStats!.mean, s.mean])),
+            variance: tf.keep(tf.concat1d([prefixStats!.variance, s.variance])),
+          };
+        }
+        inner.forEach((t) => tf.keep(t));
+        return tf.concat4d([prefix, h], 3);
       });
-      features.push(newMaps);
-      masks.push(...layerMasks);
+      if (prefix !== input) prefix.dispose();
+      if (prefixStats) tf.dispose([prefixStats.mean, prefixStats.variance]);
+      prefix = nextPrefix;
+      prefixStats = nextStats;
+      masks.push(...kept);
+      innerStats.push(...inner);
     });
-    const value = tf.concat4d(features, 3);
-    // Only x₀, the new maps (and dropout masks) are kept; concat/BN/ReLU are recomputed.
-    save([...features, ...masks]);
-    return { value, gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => blockBackward(dy, saved as tf.Tensor4D[]) };
+    const value = prefix;
+    // Kept: the output (every map), the block's batch statistics, the inner BNs' and the dropout masks.
+    const statsSaved = prefixStats ? [prefixStats.mean, prefixStats.variance] : [];
+    save([value, ...statsSaved, ...innerStats, ...masks]);
+    if (prefixStats) tf.dispose(statsSaved);
+    tf.dispose(innerStats);
+    return { value, gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => blockBackward(dy, saved) };
   });
 
-  function blockBackward(dOut: tf.Tensor4D, saved: tf.Tensor4D[]): tf.Tensor[] {
-    const features = saved.slice(0, layers.length + 1);
-    const masks = saved.slice(layers.length + 1);
+  function blockBackward(dOut: tf.Tensor4D, saved: tf.Tensor[]): tf.Tensor[] {
+    let k = 0;
+    const value = saved[k++] as tf.Tensor4D;
+    const blockStats: Stats | undefined = training ? { mean: saved[k++] as tf.Tensor1D, variance: saved[k++] as tf.Tensor1D } : undefined;
+    const innerStats: Stats[][] = layers.map((units) =>
+      units.slice(1).map(() => (training ? { mean: saved[k++] as tf.Tensor1D, variance: saved[k++] as tf.Tensor1D } : (undefined as unknown as Stats))),
+    );
+    const masks = saved.slice(k) as tf.Tensor4D[];
     const maskOf = (l: number, u: number): tf.Tensor4D | undefined => {
       if (dropRate <= 0) return undefined;
       let index = 0;
       for (let i = 0; i < l; i++) index += layers[i].length;
       return masks[index + u];
     };
-    const channels = features.map((f) => f.shape[3]);
-    // acc[j]: ∂L/∂x_j summed over the layers processed so far (starts with the block output's share).
-    const acc = tf.split(dOut, channels, 3) as tf.Tensor4D[];
+    // G: ∂L/∂(channels 0 … C_{ℓ+1} of the block output), summed over the layers after ℓ.
+    let G = dOut;
     const weightGrads: tf.Tensor[][] = new Array(layers.length);
 
     for (let l = layers.length - 1; l >= 0; l--) {
       const units = layers[l];
-      const dNew = acc[l + 1];
-      const { dInputs, grads } = tf.tidy(() => {
-        // Recompute the layer's forward from the saved maps (no moving-average update here).
-        const inputs: tf.Tensor4D[] = [concatFeatures(features.slice(0, l + 1))];
+      const width = widthBefore(l);
+      const { nextG, grads } = tf.tidy(() => {
+        // Recompute the layer's forward from the saved output (no moving-average update here).
+        const inputs: tf.Tensor4D[] = [channels(value, 0, width)];
         const parts: BnReluParts[] = [];
         units.forEach((unit, u) => {
-          const p = bnRelu(inputs[u], unit, training, epsilon);
+          const stats = !training
+            ? moving(unit)
+            : u === 0
+              ? { mean: tf.slice(blockStats!.mean, 0, width), variance: tf.slice(blockStats!.variance, 0, width) }
+              : innerStats[l][u - 1];
+          const p = bnRelu(inputs[u], unit, stats, epsilon);
           parts.push(p);
           if (u < units.length - 1) {
             const h = conv(p.r, unit.kernel);
@@ -210,30 +268,23 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
             inputs.push(mask ? tf.mul(h, mask) : h);
           }
         });
-        let d = dNew;
+        let d = channels(G, width, growth);
         const unitGrads: tf.Tensor[][] = [];
         for (let u = units.length - 1; u >= 0; u--) {
           const mask = maskOf(l, u);
           if (mask) d = tf.mul(d, mask);
           const { dr, dKernel } = convBackward(parts[u].r, units[u].kernel, d);
           const { dz, dGamma, dBeta } = bnReluBackward(inputs[u], parts[u], units[u], training, epsilon, dr);
-          dr.dispose();
           unitGrads[u] = [dGamma, dBeta, dKernel];
           d = dz;
         }
-        const dInputs = l === 0 ? [d] : tf.split(d, channels.slice(0, l + 1), 3);
-        return { dInputs, grads: unitGrads.flat() };
+        return { nextG: tf.add(channels(G, 0, width), d) as tf.Tensor4D, grads: unitGrads.flat() };
       });
       weightGrads[l] = grads;
-      acc[l + 1].dispose();
-      for (let j = 0; j <= l; j++) {
-        const sum = tf.add(acc[j], dInputs[j]) as tf.Tensor4D;
-        acc[j].dispose();
-        dInputs[j].dispose();
-        acc[j] = sum;
-      }
+      if (G !== dOut) G.dispose();
+      G = nextG;
     }
-    return [acc[0], ...weightGrads.flat()];
+    return [G, ...weightGrads.flat()];
   }
 
   return (op as unknown as (...t: tf.Tensor[]) => tf.Tensor4D)(x0, ...trainable);
