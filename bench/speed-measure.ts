@@ -13,7 +13,7 @@
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BackendName, initBackend, tf } from '../src/tf';
+import { BackendName, initBackend, tf, wasmThreads } from '../src/tf';
 import { buildDenseNet, cifarConfig, denseBlockFor } from '../src/densenet';
 import { makeOptimizer, PAPER_WEIGHT_DECAY, trainStep } from '../src/train';
 import type { KernelProfile, Variant } from '../src/viz/speed';
@@ -40,7 +40,7 @@ export interface SpeedSpec {
 
 /** Messages from the child, in order: loaded, then progress/result per phase (or an error), then done. */
 export type SpeedMessage =
-  | { type: 'loaded'; backend: string; trainableParams: number; tfjsVersion: string }
+  | { type: 'loaded'; backend: string; trainableParams: number; tfjsVersion: string; threads: number | null }
   | { type: 'progress'; phase: Phase; run: number; of: number; ms: number }
   | { type: 'result'; phase: Phase; ms: number; runsMs: number[] }
   | { type: 'profile'; phase: Phase; profile: KernelProfile }
@@ -111,7 +111,7 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
     const seed = spec.seed ?? 1;
     const model = buildDenseNet(config, { seed });
     const trainableParams = model.trainableWeights.reduce((sum, w) => sum + tf.util.sizeFromShape(w.shape as number[]), 0);
-    send({ type: 'loaded', backend, trainableParams, tfjsVersion: tf.version_core });
+    send({ type: 'loaded', backend, trainableParams, tfjsVersion: tf.version_core, threads: backend === 'wasm' ? wasmThreads() : null });
     const x = tf.randomNormal([spec.batch, ...config.inputShape], 0, 1, 'float32', seed);
     const y = tf.tidy(() => tf.oneHot(tf.randomUniform([spec.batch], 0, config.classes, 'int32', seed) as tf.Tensor1D, config.classes));
     const optimizer = makeOptimizer('sgd', 0.1);
@@ -168,6 +168,8 @@ export interface ChildOutcome {
   unavailable?: string;
   trainableParams: number | null;
   tfjsVersion: string | null;
+  /** The wasm backend's threads (null on the others). */
+  threads: number | null;
   /** Median of the timed runs; after a time limit, of the runs that finished. */
   ms: Partial<Record<Phase, number>>;
   /** Each timed run (warm-up excluded). */
@@ -213,7 +215,7 @@ export interface ChildRunOptions {
 
 /** Runs `measureSpeed` in a fresh node process with a time limit; never rejects. */
 export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promise<ChildOutcome> {
-  const outcome: ChildOutcome = { backend: spec.backend, trainableParams: null, tfjsVersion: null, ms: {}, runsMs: {}, profiles: {}, errors: {}, details: {}, timedOut: false };
+  const outcome: ChildOutcome = { backend: spec.backend, trainableParams: null, tfjsVersion: null, threads: null, ms: {}, runsMs: {}, profiles: {}, errors: {}, details: {}, timedOut: false };
   const worker = options.worker ?? path.join(__dirname, 'speed-worker.js');
   if (!fs.existsSync(worker)) {
     return Promise.resolve({ ...outcome, unavailable: `${worker} is missing: run \`npm run build\` first` });
@@ -235,6 +237,7 @@ export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promi
         case 'loaded':
           outcome.trainableParams = message.trainableParams;
           outcome.tfjsVersion = message.tfjsVersion;
+          outcome.threads = message.threads ?? null;
           current = spec.phases[0];
           break;
         case 'progress':

@@ -217,7 +217,7 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
             worker: options.worker,
             onMessage: (m) => {
               if (m.type === 'loaded') {
-                say(`${tag} ${m.backend} loaded, ${m.trainableParams.toLocaleString('en-US')} trainable parameters`);
+                say(`${tag} ${m.backend}${m.threads ? ` (${m.threads} thread${m.threads === 1 ? '' : 's'})` : ''} loaded, ${m.trainableParams.toLocaleString('en-US')} trainable parameters`);
                 setActivity(`${tag} ${PHASE_NAMES[phases[0]]} warm-up`);
               } else if (m.type === 'progress') {
                 const label = m.run === 0 ? 'warm-up' : `run ${m.run}/${m.of}`;
@@ -284,7 +284,7 @@ function tfjsRow(
     variant,
     version: outcome?.tfjsVersion ?? null,
     ...base,
-    threads: null,
+    threads: outcome?.threads ?? null,
     trainableParams: outcome?.trainableParams ?? null,
     forwardMs: outcome?.ms.forward ?? null,
     trainStepMs: outcome?.ms.trainStep ?? null,
@@ -323,7 +323,7 @@ export function formatSpeedTable(rows: SpeedRow[]): string {
   };
   const lines = rows.map((r) => [
     r.framework === 'pytorch' ? `PyTorch${r.version ? ` ${r.version.replace(/\+.*$/, '')}` : ''}` : 'TensorFlow.js',
-    r.framework === 'pytorch' ? `cpu, ${r.threads} threads` : r.backend,
+    r.framework === 'pytorch' ? `cpu, ${r.threads} threads` : r.threads ? `${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : r.backend,
     r.variant,
     time(r, r.forwardMs, r.forwardRunsMs, r.forwardError),
     r.forwardRatio === null ? '—' : formatRatio(r.forwardRatio),

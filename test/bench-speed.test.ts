@@ -13,6 +13,7 @@ import path from 'path';
 import { formatDurationMs, formatProfiles, formatRatio, formatSpeedTable, SpeedRow, withRatios } from '../bench/speed';
 import { failureReason, measureInChild, memoryEfficientAvailability, summarizeProfile, wasmHeapSuffix } from '../bench/speed-measure';
 import { tf, useBackend } from '../src/tf';
+import { requestedWasmThreads } from '../src/backend/wasm-threads';
 import { torchEnvironment } from '../bench/torch';
 import { analyzeDenseNet, cifarConfig } from '../src/densenet';
 
@@ -209,6 +210,8 @@ describe('cardlab bench speed with tiny settings (built CLI, child processes)', 
   test('wasm: forward and training step are positive times, on the model with the analytic parameter count', () => {
     const wasm = rows.find((r) => r.backend === 'wasm' && r.variant === 'naive')!;
     expect(wasm).toMatchObject({ framework: 'tfjs', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    // The threaded build: as many XNNPACK threads as asked for (default: the cores), capped at the cores.
+    expect(wasm.threads).toBe(Math.min(requestedWasmThreads(), os.availableParallelism()));
     expect(wasm.error ?? wasm.forwardError ?? wasm.trainStepError).toBeUndefined();
     expect(wasm.forwardMs).toBeGreaterThan(0);
     expect(wasm.trainStepMs).toBeGreaterThan(0);

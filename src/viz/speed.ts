@@ -32,7 +32,7 @@ export interface SpeedRow {
   growthRate: number;
   batch: number;
   repeats: number;
-  /** PyTorch's intra-op threads; null for tfjs (wasm and cpu run single-threaded in Node). */
+  /** PyTorch's intra-op threads; the wasm backend's XNNPACK threads; null for the other tfjs backends. */
   threads: number | null;
   trainableParams: number | null;
   /** Median milliseconds after one warm-up; null when not measured. */
