@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './backend/wasm-kernels';
 import { registerWasmChannelKernels } from './backend/wasm-channel-kernels';
 import { registerBatchNormGradient } from './backend/batchnorm-grad';
-import { prepareThreadedWasm, releaseWasmThreads, requestedWasmThreads } from './backend/wasm-threads';
+import { prepareThreadedWasm, releaseWasmThreads, requestedWasmThreads, wasmThreadsAllowed } from './backend/wasm-threads';
 
 // Same math as tfjs-core's, without its Tile (slow on wasm): see the module.
 registerBatchNormGradient();
@@ -37,6 +37,20 @@ export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 export const backendErrors: Partial<Record<BackendName, string>> = {};
 
 let wasmStarted = false;
+
+/** Starts the wasm backend with `threads` XNNPACK threads; false when it did not initialize. */
+async function startWasm(wasm: Parameters<typeof prepareThreadedWasm>[0], threads: number): Promise<boolean> {
+  const restore = prepareThreadedWasm(wasm, threads);
+  try {
+    const ok = await tf.setBackend('wasm');
+    if (ok) releaseWasmThreads(tf.findBackend('wasm'));
+    return ok;
+  } catch {
+    return false;
+  } finally {
+    restore();
+  }
+}
 
 /** Threads of the wasm backend's XNNPACK pool (1 = single-threaded); null before it started. */
 export function wasmThreads(): number | null {
@@ -70,13 +84,11 @@ async function loadBackend(name: BackendName): Promise<void> {
       registerWasmGradientKernels();
       registerWasmChannelKernels();
       if (!wasmStarted) {
-        // First start: threaded (both cores for the XNNPACK kernels) unless CARDLAB_WASM_THREADS=1.
-        const restore = prepareThreadedWasm(wasm, requestedWasmThreads());
-        try {
-          if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not initialize');
-          releaseWasmThreads(tf.findBackend('wasm'));
-        } finally {
-          restore();
+        // First start: threaded (both cores for the XNNPACK kernels) unless CARDLAB_WASM_THREADS=1 or
+        // the process may not start workers; a threaded start that fails falls back to one thread.
+        const threads = wasmThreadsAllowed() ? requestedWasmThreads() : 1;
+        if (!(await startWasm(wasm, threads)) && !(threads > 1 && (await startWasm(wasm, 1)))) {
+          throw new Error('the wasm backend did not initialize');
         }
         wasmStarted = true;
       }

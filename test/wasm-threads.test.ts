@@ -52,6 +52,20 @@ function trainInChild(threads: number): { threads: number; losses: number[]; wei
 }
 
 describe('threaded wasm', () => {
+  test('a process that may not start worker threads (Node permission model, as the cell sandbox) runs single-threaded', () => {
+    assertBuilt(['backend']);
+    const script = `const { tf, initBackend, wasmThreads } = require('./dist/src/tf');
+      initBackend('wasm').then(() => console.log(JSON.stringify({ threads: wasmThreads(), sum: tf.tidy(() => tf.conv2d(tf.ones([1, 4, 4, 2]), tf.ones([1, 1, 2, 3]), 1, 'same').sum().dataSync()[0]) })));`;
+    const r = spawnSync(process.execPath, ['--experimental-permission', `--allow-fs-read=${ROOT}`, '--disable-warning=ExperimentalWarning', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, [WASM_THREADS_ENV]: '2', CARDLAB_BACKEND: '' },
+      timeout: 60_000,
+    });
+    expect({ status: r.status, stderr: r.stderr.slice(-1000) }).toEqual({ status: 0, stderr: '' });
+    expect(JSON.parse(r.stdout.trim())).toEqual({ threads: 1, sum: 96 });
+  }, 90_000);
+
   test('trains the same model on 2 threads as on 1: same losses and weights (float tolerance), and the process ends by itself', () => {
     assertBuilt(['backend', 'densenet', 'train']);
     const one = trainInChild(1);

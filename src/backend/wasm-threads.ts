@@ -15,7 +15,8 @@
  *    Node) reports twice the cores while the module starts, so the cap is the real core count.
  *
  * The number of threads is `CARDLAB_WASM_THREADS` (default: the available cores, at most 8, the
- * pool Emscripten pre-creates); 1 keeps the single-threaded SIMD build. Kernels give the same
+ * pool Emscripten pre-creates); 1 keeps the single-threaded SIMD build, and so does a process that may
+ * not start worker threads (Node's permission model) or whose threaded start fails. Kernels give the same
  * results either way up to float rounding (XNNPACK splits the same sums over threads).
  */
 import * as crypto from 'crypto';
@@ -42,6 +43,17 @@ export function requestedWasmThreads(env: NodeJS.ProcessEnv = process.env): numb
     return n;
   }
   return Math.max(1, Math.min(MAX_THREADS, os.availableParallelism()));
+}
+
+/**
+ * Whether this process may start the pool: under Node's permission model (`--experimental-permission`,
+ * e.g. the notebook-cell sandbox) worker threads need `--allow-worker` and the worker script is written
+ * to the temp folder. Without them the wasm backend starts single-threaded.
+ */
+export function wasmThreadsAllowed(): boolean {
+  const permission = (process as { permission?: { has(scope: string, reference?: string): boolean } }).permission;
+  if (!permission) return true;
+  return permission.has('worker') && permission.has('fs.write', os.tmpdir());
 }
 
 /** The part of Emscripten's pthread worker script that loads the main script from a Blob. */
@@ -88,7 +100,10 @@ export function releaseWasmThreads(backend: unknown): void {
  * does nothing: the single-threaded SIMD build loads as usual.
  */
 export function prepareThreadedWasm(wasm: WasmModule, threads: number): () => void {
-  if (threads <= 1) return () => {};
+  if (threads <= 1) {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    return () => {};
+  }
   const workerScript = writeWorkerScript();
   const createObjectURL = URL.createObjectURL;
   const cpus = os.cpus;
