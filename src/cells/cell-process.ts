@@ -61,6 +61,10 @@ export class CellProcess {
   private tempDir?: string;
   private handedOver = false;
   private cleaned = false;
+  /** When the child said it finished warming up (only informs the pool; limits never depend on it). */
+  readyAt?: number;
+  private early: Buffer[] = [];
+  private stopEarly: () => void;
   /** Read from the cgroup just before it is removed. */
   private final?: { oom: boolean; maxBytes: number };
   /** Resolves when the process is gone and its cgroup and folders are removed. */
@@ -99,6 +103,15 @@ export class CellProcess {
     }
     live.add(this);
     this.child.stdin!.on('error', () => undefined); // a child that dies early closes its stdin
+    // Until the runner takes over, the event pipe is read here (the pool wants to know when its
+    // child is warm); what came is replayed to the runner.
+    const events = this.child.stdio[3] as NodeJS.ReadableStream;
+    const early = (chunk: Buffer) => {
+      this.early.push(chunk);
+      if (this.readyAt === undefined && chunk.includes('"type":"ready"')) this.readyAt = Date.now();
+    };
+    events.on('data', early);
+    this.stopEarly = () => events.removeListener('data', early);
     this.closed = new Promise((resolve) => {
       this.child.on('close', (exitCode, signal) => {
         this.cleanUp();
@@ -113,6 +126,13 @@ export class CellProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** Receives the event pipe's data from now on, starting with what came before. */
+  onEventData(listener: (chunk: Buffer) => void): void {
+    this.stopEarly();
+    for (const chunk of this.early.splice(0)) listener(chunk);
+    (this.child.stdio[3] as NodeJS.ReadableStream).on('data', listener);
   }
 
   /** Sends the job: the run starts now (its time limit counts from here). Only once. */
@@ -149,7 +169,6 @@ export class CellProcess {
     live.delete(this);
     if (this.cgroup) {
       this.final = { oom: this.cgroup.oomKills() > 0, maxBytes: this.cgroup.maxUsage() };
-      if (process.env.CARDLAB_DEBUG_MEMORY) console.error(`cell max memory ${Math.round(this.final.maxBytes / 1048576)} MB`);
       this.cgroup.remove();
     }
     if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
@@ -187,6 +206,19 @@ export function destroyAllCellProcesses(): number {
 
 export function liveCellProcesses(): number {
   return live.size;
+}
+
+/**
+ * For command-line tools that run cells (autograde): SIGTERM or SIGINT kills every cell process,
+ * removes their cgroups and temp folders, and ends this process as the signal would have.
+ */
+export function stopCellsOnSignals(): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      destroyAllCellProcesses();
+      process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+    });
+  }
 }
 
 // Whatever way this process ends normally, no cell outlives it (bwrap's --die-with-parent covers SIGKILL).

@@ -6,6 +6,7 @@
  * with a cold process (own namespaces, cgroups, /tmp). A child may wait as long as it likes; one that
  * died while waiting is dropped. `close()` kills them all (server shutdown).
  */
+import fs from 'fs';
 import { CellProcess, type CellProcessOptions } from './cell-process';
 
 export const DEFAULT_POOL_SIZE = 1;
@@ -18,10 +19,21 @@ export class WarmPool {
   /** Children that died before being used, one after another: refilling stops after a few. */
   private failures = 0;
 
-  constructor(readonly options: PoolOptions) {}
+  readonly options: PoolOptions;
 
+  constructor(options: PoolOptions) {
+    // Runs ask by real path (runner.ts): a notebooks folder reached through a link still matches.
+    this.options = { ...options, cwd: fs.existsSync(options.cwd) ? fs.realpathSync(options.cwd) : options.cwd };
+  }
+
+  /** Children waiting (warming up or warm). */
   get size(): number {
     return this.ready.length;
+  }
+
+  /** Children that said they are warm (the benchmark waits for these). */
+  get warm(): number {
+    return this.ready.filter((cell) => cell.readyAt !== undefined).length;
   }
 
   /** Starts children until the pool is full (no-op when it is, or closed). */

@@ -187,7 +187,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   // Events: newline-delimited JSON on fd 3.
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+  cell.onEventData((chunk: Buffer) => {
     pending += decoder.write(chunk);
     if (pending.length > outputLimitBytes) withinOutputLimit(pending.length); // one endless line
     let newline: number;
