@@ -54,12 +54,15 @@ function startLoop(url: string): Promise<{ tmp: string; request: http.ClientRequ
       res.on('data', (chunk: string) => {
         text += chunk;
         const printed = /"name":"stdout","text":"([^"]+)\\n"/.exec(text);
-        if (printed) resolve({ tmp: printed[1], request });
+        if (printed) {
+          clearTimeout(timer);
+          resolve({ tmp: printed[1], request });
+        }
       });
     });
     request.on('error', () => undefined);
     request.end('{}');
-    setTimeout(() => reject(new Error('the looping cell did not start')), 60_000);
+    const timer = setTimeout(() => reject(new Error('the looping cell did not start')), 60_000);
   });
 }
 
@@ -82,14 +85,21 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** Running or sleeping; a zombie (killed, waiting for whoever inherited it to reap it) is gone. */
 const alive = (pid: number) => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
 };
+
+/** The processes of `pids` still alive after up to a second. */
+async function survivors(pids: number[]): Promise<number[]> {
+  for (let waited = 0; waited < 1000 && pids.some(alive); waited += 50) await new Promise((r) => setTimeout(r, 50));
+  return pids.filter(alive);
+}
 
 async function exited(server: ChildProcess): Promise<number | null> {
   if (server.exitCode !== null) return server.exitCode;
@@ -104,8 +114,7 @@ test('SIGTERM kills the running cell and the warm pool, and removes their cgroup
   expect(ownCellCgroups(server.pid!).length).toBeGreaterThanOrEqual(4); // memory + pids, for both
   server.kill('SIGTERM');
   expect(await exited(server)).toBe(0);
-  await new Promise((r) => setTimeout(r, 200));
-  expect(cells.filter(alive)).toEqual([]);
+  expect(await survivors(cells)).toEqual([]);
   expect(ownCellCgroups(server.pid!)).toEqual([]);
 });
 
@@ -117,8 +126,7 @@ test('with --trusted-cells, SIGTERM also removes the run\'s temp folder', async 
   expect(cells.length).toBeGreaterThanOrEqual(1);
   server.kill('SIGTERM');
   expect(await exited(server)).toBe(0);
-  await new Promise((r) => setTimeout(r, 200));
-  expect(cells.filter(alive)).toEqual([]);
+  expect(await survivors(cells)).toEqual([]);
   expect(fs.existsSync(tmp)).toBe(false);
 });
 
