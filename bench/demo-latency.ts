@@ -4,8 +4,8 @@
  * measured side by side in one run on two `cardlab serve` processes (sandboxed, as users run them):
  *
  * - cold: a server with `--warm-pool 0`, so every run starts its sandboxed child from scratch;
- * - first after start: the first run on a server with a warm pool, sent as soon as it listens
- *   (its pool child is still warming up);
+ * - first after start: the first run on a server with the default pool (one child), sent as soon
+ *   as it listens: its pool child is still warming up, so the run starts cold beside it;
  * - warm: a run handed to a pre-started child (the benchmark waits until the pool reports one warm).
  *
  * Cold and warm runs alternate, so load from elsewhere on the machine hits both alike.
@@ -156,7 +156,7 @@ export async function runDemoLatencyReport(options: DemoLatencyOptions = {}): Pr
       for (const [name, id] of ids) {
         // First run after start: a fresh server with a pool, asked at once.
         await stop(warm);
-        warm = await serve(dirs, 2);
+        warm = await serve(dirs, 1);
         samples[name].first.push(await timeRun(warm.url, id));
         samples[name].cold.push(await timeRun(cold.url, id));
         await waitForWarmChild(warm.url);

@@ -149,6 +149,33 @@ describe('reads', () => {
   });
 });
 
+describe('folders to hide inside the notebook folder', () => {
+  test('decks and the data folder kept with the notebooks are empty for cells; a folder holding the project is refused', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cardlab-sandbox-vault-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'cards'));
+      fs.writeFileSync(path.join(dir, 'cards', 'deck.md'), 'a deck');
+      fs.mkdirSync(path.join(dir, '.cardlab'));
+      fs.writeFileSync(path.join(dir, '.cardlab', 'coursework.sqlite'), 'submissions');
+      fs.writeFileSync(path.join(dir, 'data.csv'), 'the notebook reads this');
+      const seen = await probe(
+        {
+          deck: `fs.readFileSync(${JSON.stringify(path.join(dir, 'cards', 'deck.md'))}, 'utf8')`,
+          data: `fs.readFileSync(${JSON.stringify(path.join(dir, '.cardlab', 'coursework.sqlite'))}, 'utf8')`,
+          listCards: `fs.readdirSync(${JSON.stringify(path.join(dir, 'cards'))}).length`,
+          own: `fs.readFileSync('data.csv', 'utf8')`,
+        },
+        { cwd: dir, hidden: [path.join(dir, 'cards'), path.join(dir, '.cardlab')], permissionModel: false },
+      );
+      expect(seen).toEqual({ deck: expect.stringMatching(/^ENOENT: /), data: expect.stringMatching(/^ENOENT: /), listCards: 'ok: 0', own: 'ok: the notebook reads this' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(() => startCell('1', { cwd: path.dirname(PROJECT_ROOT) })).toThrow(/cells cannot run in .*: that folder holds the project itself/);
+    expect(ownCellCgroups()).toEqual([]);
+  });
+});
+
 describe('memory', () => {
   const LIMIT_MB = 320;
   // Each cell prints once it runs, so the kill is the allocation's, not the start-up's.

@@ -130,6 +130,29 @@ test('with --trusted-cells, SIGTERM also removes the run\'s temp folder', async 
   expect(fs.existsSync(tmp)).toBe(false);
 });
 
+test('SIGTERM to `cardlab autograde` kills the grading child and removes its cgroups', async () => {
+  const cell = (source: string, metadata: object = {}) => ({ cell_type: 'code', execution_count: null, metadata, outputs: [], source });
+  const nb = (cells: object[]) => ({ cells, metadata: {}, nbformat: 4, nbformat_minor: 5 });
+  const graded = cell("if (x !== 1) throw new Error('x is not 1')", { cardlab: { grade: { id: 'x-is-one', points: 1 } } });
+  const source = path.join(ws.dir, 'source.ipynb');
+  const submission = path.join(ws.dir, 'submission.ipynb');
+  fs.writeFileSync(source, JSON.stringify(nb([cell('const x = 1'), graded])));
+  fs.writeFileSync(submission, JSON.stringify(nb([cell("const x = 1\nconsole.log('looping')\nwhile (true) {}"), graded])));
+  const grading = spawn(process.execPath, [CLI, 'autograde', submission, '--source', source, '--timeout', '120'], { stdio: 'ignore' });
+  // Wait until the grading child runs (its cgroups exist and hold a process).
+  let cells: number[] = [];
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline && cells.length < 3; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    cells = descendants(grading.pid!);
+  }
+  expect(ownCellCgroups(grading.pid!).length).toBe(2);
+  grading.kill('SIGTERM');
+  const code = await new Promise((resolve) => grading.on('exit', (c, signal) => resolve(c ?? signal)));
+  expect(code).toBe(143);
+  expect(await survivors(cells)).toEqual([]);
+  expect(ownCellCgroups(grading.pid!)).toEqual([]);
+});
+
 test('without bubblewrap the server refuses to start, saying what is missing and how to install it', async () => {
   await expect(serve([], { CARDLAB_BWRAP: '/nonexistent/bwrap' })).rejects.toThrow(
     /exited \(1\) before listening:[\s\S]*refusing to run notebook cells: .*no \/nonexistent\/bwrap.*apt-get install bubblewrap/,

@@ -82,8 +82,8 @@ export class CellProcess {
       const missing = sandboxProblem(settings);
       if (missing) throw new SandboxUnavailableError(missing);
       env = cellEnv('/tmp', options.env);
-      this.cgroup = CellCgroup.create(options.memoryLimitMb * 1024 * 1024, settings.cgroupRoot);
       const sandbox = bwrapArgs({ projectRoot: options.projectRoot, cwd: options.cwd, hidden: options.hidden, tmpBytes: TMP_LIMIT_BYTES });
+      this.cgroup = CellCgroup.create(options.memoryLimitMb * 1024 * 1024, settings.cgroupRoot);
       const setenv = Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]);
       const node = [process.execPath, ...permissionFlags(options, '/tmp'), ...v8Flags, options.script, ...warmUp];
       // The shell joins the cgroups first, then becomes bwrap: everything the cell forks is inside.

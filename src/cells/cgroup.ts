@@ -18,7 +18,7 @@ import path from 'path';
 export const CGROUP_V1_ROOT = '/sys/fs/cgroup';
 const PREFIX = 'cardlab-cell-';
 
-/** How many processes and threads a cell may have: node with tslab and the wasm backend uses ~20. */
+/** How many processes and threads a cell may have (a cell with tslab and the wasm backend: 13 measured, bwrap included). */
 export const CELL_PIDS_LIMIT = 128;
 
 /** The cgroup path of this process for one v1 controller, from /proc/self/cgroup ("4:memory:/a/b"). */

@@ -53,13 +53,14 @@ export class WarmPool {
   }
 
   /**
-   * A warm child for a run in `cwd` with that memory limit and sandbox choice, or undefined when
-   * none fits (the run then starts a cold one). A replacement starts at once.
+   * A warm child (one that said `ready`) for a run in `cwd` with that memory limit and sandbox
+   * choice, or undefined when none fits (the run then starts a cold one). A replacement starts at once.
    */
   take(request: { cwd: string; memoryLimitMb: number; unsandboxed: boolean }): CellProcess | undefined {
     if (this.closed) return undefined;
+    // Only a child that finished warming up: one still starting would spend the run's time on it.
     const fits = (cell: CellProcess) =>
-      cell.alive && cell.options.cwd === request.cwd && cell.options.memoryLimitMb === request.memoryLimitMb && !cell.sandboxed === request.unsandboxed;
+      cell.alive && cell.readyAt !== undefined && cell.options.cwd === request.cwd && cell.options.memoryLimitMb === request.memoryLimitMb && !cell.sandboxed === request.unsandboxed;
     const index = this.ready.findIndex(fits);
     if (index < 0) return undefined;
     const [cell] = this.ready.splice(index, 1);
