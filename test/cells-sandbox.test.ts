@@ -284,10 +284,15 @@ describe('warm pool', () => {
     const pool = new WarmPool({ size: 1, script: childScript(), projectRoot: PROJECT_ROOT, cwd, memoryLimitMb: 2048 });
     try {
       pool.fill();
+      // Only a child that finished warming up is handed out.
+      const warmed = async () => {
+        for (const deadline = Date.now() + 90_000; pool.warm === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      };
+      await warmed();
       const leave = startCell("import fs from 'fs'\n(globalThis as any).leftOver = 'global'\nfs.writeFileSync('/tmp/left-over.txt', 'file')\nconsole.log('left')", { pool, cwd });
       expect(leave.warm).toBe(true);
       expect(stdout(await leave.result)).toBe('left\n');
-      await new Promise((r) => setTimeout(r, 200));
+      await warmed();
       const look = startCell("import fs from 'fs'\nconsole.log(String((globalThis as any).leftOver), fs.existsSync('/tmp/left-over.txt'))", { pool, cwd });
       expect(look.warm).toBe(true);
       expect(stdout(await look.result)).toBe('undefined false\n');
