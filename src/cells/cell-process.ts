@@ -212,7 +212,11 @@ export function liveCellProcesses(): number {
  * For command-line tools that run cells (autograde): SIGTERM or SIGINT kills every cell process,
  * removes their cgroups and temp folders, and ends this process as the signal would have.
  */
+let stoppingOnSignals = false;
+
 export function stopCellsOnSignals(): void {
+  if (stoppingOnSignals) return;
+  stoppingOnSignals = true;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       destroyAllCellProcesses();
