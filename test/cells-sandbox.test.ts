@@ -302,6 +302,25 @@ describe('warm pool', () => {
   });
 });
 
+describe('a warm child that waited long', () => {
+  test('is still valid: waiting longer than the time limit does not count against its run', async () => {
+    const cwd = path.join(PROJECT_ROOT, 'notebooks');
+    const pool = new WarmPool({ size: 1, script: childScript(), projectRoot: PROJECT_ROOT, cwd, memoryLimitMb: 2048 });
+    try {
+      pool.fill();
+      for (const deadline = Date.now() + 90_000; pool.warm === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 6000)); // longer than the run's own limit below
+      const run = startCell("console.log('still fine')", { pool, cwd, timeLimitMs: 5000 });
+      expect(run.warm).toBe(true);
+      const result = await run.result;
+      expect(stdout(result)).toBe('still fine\n');
+      expect(result.reason).toBe('done');
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 describe('notebooks outside the project', () => {
   test("a notebook folder under /tmp imports 'cardlab'", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cardlab-nbs-'));
