@@ -56,7 +56,6 @@ const live = new Set<CellProcess>();
 export class CellProcess {
   readonly child: ChildProcess;
   readonly sandboxed: boolean;
-  readonly spawnedAt = Date.now();
   private cgroup?: CellCgroup;
   private tempDir?: string;
   private handedOver = false;
@@ -66,7 +65,7 @@ export class CellProcess {
   private early: Buffer[] = [];
   private stopEarly: () => void;
   /** Read from the cgroup just before it is removed. */
-  private final?: { oom: boolean; maxBytes: number };
+  private oomKilled?: boolean;
   /** Resolves when the process is gone and its cgroup and folders are removed. */
   readonly closed: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
 
@@ -142,19 +141,9 @@ export class CellProcess {
     this.child.stdin!.end(JSON.stringify(job));
   }
 
-  /** Changes the memory limit of a process started for another one (a pool child). */
-  setMemoryLimitMb(mb: number): void {
-    this.cgroup?.setMemoryLimit(mb * 1024 * 1024);
-  }
-
   /** True when the kernel killed something in the cell's cgroup for memory. */
   hitMemoryLimit(): boolean {
-    return this.final ? this.final.oom : (this.cgroup?.oomKills() ?? 0) > 0;
-  }
-
-  /** The most memory the cell used (bytes; 0 when not sandboxed). */
-  maxMemoryBytes(): number {
-    return this.final ? this.final.maxBytes : (this.cgroup?.maxUsage() ?? 0);
+    return this.oomKilled ?? (this.cgroup?.oomKills() ?? 0) > 0;
   }
 
   /** SIGKILL to the process and everything in its cgroup. */
@@ -168,7 +157,7 @@ export class CellProcess {
     this.cleaned = true;
     live.delete(this);
     if (this.cgroup) {
-      this.final = { oom: this.cgroup.oomKills() > 0, maxBytes: this.cgroup.maxUsage() };
+      this.oomKilled = this.cgroup.oomKills() > 0;
       this.cgroup.remove();
     }
     if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });

@@ -120,15 +120,6 @@ export class CellCgroup {
     }
   }
 
-  /** The most memory the cell used, in bytes. */
-  maxUsage(): number {
-    try {
-      return Number(fs.readFileSync(path.join(this.memoryDir, 'memory.max_usage_in_bytes'), 'utf8'));
-    } catch {
-      return 0;
-    }
-  }
-
   pids(): number[] {
     const out = new Set<number>();
     for (const file of this.procsFiles) {
