@@ -7,6 +7,7 @@ import type { ReviewSettings } from '../src/cards/review';
 import { apiRoutes } from './api';
 import { Accounts } from './accounts';
 import { CellStore } from './cell-store';
+import { CellRuns } from './cell-runs';
 import { courseworkRoutes, courseworkTools, Grader } from './coursework';
 import { openDb, type Db } from './db';
 import type { ServerConfig } from './config';
@@ -28,7 +29,9 @@ export interface CardlabApp {
   /** Coursework: accounts, submissions and grades in the data folder's SQLite file. */
   db: Db;
   grader: Grader;
-  /** Stops watching files (running demos end with their HTTP requests). */
+  /** Live demos: pre-started sandboxed cell processes, and the runs in progress (by run id). */
+  cellRuns: CellRuns;
+  /** Stops watching files, stops every cell run and the warm pool (their cgroups go with them). */
   close(): void;
 }
 
@@ -37,6 +40,7 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   const cells = new CellStore(config.notebooksDir);
   const log = new ReviewLog(config.dataDir);
   const slots = new RunSlots(config.maxConcurrentRuns, config.cellQueueLimit);
+  const cellRuns = new CellRuns(config);
   const reviews = new Reviews(decks, cells, log, {
     newPerDay: config.newPerDay,
     settings,
@@ -54,15 +58,16 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   app.use(requireToken(config.token));
   app.use(sameOriginJsonPosts);
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
-  app.use('/api', apiRoutes({ reviews, decks, cells, slots, config }));
+  app.use('/api', apiRoutes({ reviews, decks, cells, slots, cellRuns }));
   app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config }));
   app.use(staticRoutes(config.cardsDir));
   app.use(notFoundHandler);
   app.use(errorHandler);
 
   const close = () => {
+    cellRuns.close();
     decks.close();
     db.close();
   };
-  return { app, decks, cells, log, reviews, slots, db, grader, close };
+  return { app, decks, cells, log, reviews, slots, db, grader, cellRuns, close };
 }

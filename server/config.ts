@@ -6,6 +6,7 @@ import path from 'path';
 import { randomBytes } from 'crypto';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../src/cells/runner';
+import { DEFAULT_POOL_SIZE } from '../src/cells/pool';
 
 export interface ServerConfig {
   host: string;
@@ -32,6 +33,13 @@ export interface ServerConfig {
   courseworkDir: string;
   /** Submissions graded at once; more wait in the grading queue. */
   maxGrading: number;
+  /** Pre-started sandboxed cell processes kept for live demos (0: every run starts cold). */
+  warmPool: number;
+  /**
+   * Run cells without bubblewrap and cgroups (only for trusted code on a machine without them).
+   * Without it the server refuses to start when the sandbox is missing.
+   */
+  trustedCells: boolean;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -57,6 +65,8 @@ const optionsSchema = z.object({
   bodyLimit: intFrom(1024, 64 * 1024 * 1024).default(1024 * 1024),
   coursework: z.string().min(1).default(path.join(PROJECT_ROOT, 'coursework')),
   maxGrading: intFrom(1, 64).default(1),
+  warmPool: intFrom(0, 16).default(DEFAULT_POOL_SIZE),
+  trustedCells: z.union([z.boolean(), z.enum(['1', 'true', 'yes', '0', 'false', 'no', ''])]).default(false).transform((v) => v === true || v === '1' || v === 'true' || v === 'yes'),
 });
 
 export type ServerOptions = z.input<typeof optionsSchema>;
@@ -72,6 +82,8 @@ const ENV: Record<string, keyof ServerOptions> = {
   CARDLAB_NEW_PER_DAY: 'newPerDay',
   CARDLAB_CELL_TIMEOUT: 'cellTimeout',
   CARDLAB_COURSEWORK: 'coursework',
+  CARDLAB_WARM_POOL: 'warmPool',
+  CARDLAB_UNSANDBOXED: 'trustedCells',
 };
 
 /** Options given on the command line win over the environment, which wins over the defaults. */
@@ -102,5 +114,7 @@ export function resolveConfig(options: ServerOptions = {}, env: NodeJS.ProcessEn
     bodyLimitBytes: o.bodyLimit,
     courseworkDir: path.resolve(o.coursework),
     maxGrading: o.maxGrading,
+    warmPool: o.warmPool,
+    trustedCells: o.trustedCells,
   };
 }

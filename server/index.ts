@@ -26,6 +26,7 @@ export async function startServer(config: ServerConfig, settings: ReviewSettings
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
+  cardlab.cellRuns.warmUp();
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}/`;

@@ -179,19 +179,15 @@ describe('streaming', () => {
 
 describe('limits', () => {
   test('a cell that never ends is killed at the time limit, and its earlier output is kept', async () => {
-    let readyAt = 0;
-    const result = await runCell("console.log('before the loop')\nwhile (true) {}", {
-      timeLimitMs: 4000,
-      onEvent: (e) => {
-        if (e.type === 'ready') readyAt = Date.now();
-      },
-    });
-    const cellTime = Date.now() - readyAt;
+    // The limit is wall-clock from the hand-over of the job, start-up included.
+    const started = Date.now();
+    const result = await runCell("console.log('before the loop')\nwhile (true) {}", { timeLimitMs: 12_000 });
+    const elapsed = Date.now() - started;
     expect(result).toMatchObject({ ok: false, reason: 'timeout' });
-    expect(result.events.at(-1)).toMatchObject({ type: 'exit', signal: 'SIGKILL' });
+    expect(result.events.at(-1)).toMatchObject({ type: 'exit', signal: 'SIGKILL', message: 'time limit of 12 s exceeded' });
     expect(stdout(result)).toBe('before the loop\n');
-    expect(cellTime).toBeGreaterThanOrEqual(4000);
-    expect(cellTime).toBeLessThan(6000);
+    expect(elapsed).toBeGreaterThanOrEqual(12_000);
+    expect(elapsed).toBeLessThan(14_000);
   });
 
   test('a cell that prints without end is killed at the output limit', async () => {
@@ -203,10 +199,12 @@ describe('limits', () => {
   });
 
   test('a cell that fills the heap stops at the memory limit', async () => {
-    const result = await runCell('const hoard: object[] = []\nwhile (true) hoard.push({ n: hoard.length, s: String(hoard.length) })', {
-      memoryLimitMb: 64,
-      timeLimitMs: 20_000,
+    // 320 MB: tslab and TypeScript alone need ~170 MB; the cell prints first, so the kill is the hoard's.
+    const result = await runCell("console.log('hoarding')\nconst hoard: object[] = []\nwhile (true) hoard.push({ n: hoard.length, s: String(hoard.length) })", {
+      memoryLimitMb: 320,
+      timeLimitMs: 60_000,
     });
+    expect(stdout(result)).toBe('hoarding\n');
     expect(result).toMatchObject({ ok: false, reason: 'memory' });
   });
 });
@@ -217,7 +215,7 @@ describe('permissions', () => {
   let seen: Record<string, string>;
   beforeAll(async () => {
     outside = fs.mkdtempSync(path.join(PROJECT_ROOT, '.cardlab-permission-test-'));
-    process.env.CARDLAB_TEST_VISIBLE = 'yes';
+    process.env.CARDLAB_NOTEBOOK_SIZE = 'quick';
     process.env.SECRET_TOKEN_FOR_TEST = 'hidden';
     const cell = [
       "import fs from 'fs'",
@@ -240,7 +238,7 @@ describe('permissions', () => {
       "  childProcess: attempt(() => execSync('echo hi').toString()),",
       "  worker: attempt(() => { new Worker('1', { eval: true }) }),",
       '  signalParent: attempt(() => process.kill(process.ppid, 0)),',
-      "  visibleEnv: String(process.env.CARDLAB_TEST_VISIBLE),",
+      "  visibleEnv: String(process.env.CARDLAB_NOTEBOOK_SIZE),",
       "  secretEnv: String(process.env.SECRET_TOKEN_FOR_TEST),",
       '}',
       'console.log(JSON.stringify(seen))',
@@ -250,7 +248,7 @@ describe('permissions', () => {
       expect(result.ok).toBe(true);
       seen = JSON.parse(stdout(result));
     } finally {
-      delete process.env.CARDLAB_TEST_VISIBLE;
+      delete process.env.CARDLAB_NOTEBOOK_SIZE;
       delete process.env.SECRET_TOKEN_FOR_TEST;
     }
   });
@@ -285,8 +283,8 @@ describe('permissions', () => {
     expect(seen.signalParent).toBe('ERR_ACCESS_DENIED');
   });
 
-  test('the environment has CARDLAB_* variables but not the rest of the parent\'s', () => {
-    expect(seen.visibleEnv).toBe('yes');
+  test('the environment has the settings cells read (CARDLAB_NOTEBOOK_SIZE) but not the rest of the parent\'s', () => {
+    expect(seen.visibleEnv).toBe('quick');
     expect(seen.secretEnv).toBe('undefined');
   });
 });

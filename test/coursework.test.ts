@@ -128,7 +128,7 @@ describe('grading', () => {
   test('cardlab autograde --json prints the grade report', async () => {
     const submission = path.join(tmp, 'stub-submission.ipynb');
     fs.writeFileSync(submission, JSON.stringify(assignNotebook(COMPOSITE)));
-    const report = JSON.parse(await runCli('autograde', submission, '--source', COMPOSITE, '--json', '--timeout', '20')) as GradeReport;
+    const report = JSON.parse(await runCli('autograde', submission, '--source', COMPOSITE, '--json', '--timeout', '60')) as GradeReport;
     expect(report).toEqual({
       total: 0,
       max: 3,

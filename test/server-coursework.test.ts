@@ -55,7 +55,8 @@ function start(options: Parameters<Workspace['config']>[0] = {}): CardlabApp {
   coursework = path.join(ws.dir, 'coursework');
   fs.mkdirSync(coursework);
   fs.writeFileSync(path.join(coursework, 'double.ipynb'), JSON.stringify(SOURCE));
-  cardlab = createApp(ws.config({ coursework, cellTimeout: 4000, cellMemory: 256, ...options }));
+  // The time limit counts the child's start-up too (seconds on a busy machine); tslab alone needs ~170 MB.
+  cardlab = createApp(ws.config({ coursework, cellTimeout: 30_000, cellMemory: 512, ...options }));
   return cardlab;
 }
 
@@ -315,7 +316,7 @@ describe('runaway submissions', () => {
   });
 
   test('a submission that allocates without bound is killed and scored 0 with a clear message', async () => {
-    start({ cellMemory: 128 });
+    start({ cellMemory: 320 }); // above what start-up needs: the hog is what hits the limit
     const { alice } = await instructorAndStudents();
     const released = (await alice.get('/api/assignments/double/notebook').expect(200)).body;
     const hog = 'const hog: number[][] = []; while (true) hog.push(new Array(1_000_000).fill(1));';
@@ -323,7 +324,7 @@ describe('runaway submissions', () => {
     await cardlab.grader.idle();
     const [graded] = await mine(alice);
     expect(graded).toMatchObject({ status: 'graded', score: 0 });
-    expect(graded.report.cells[0].message).toMatch(/memory limit of 128 MB exceeded/);
+    expect(graded.report.cells[0].message).toMatch(/memory limit of 320 MB exceeded/);
     await alice.get('/api/me').expect(200);
   });
 });

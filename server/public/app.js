@@ -263,6 +263,7 @@ const EXIT_TEXT = {
   timeout: 'killed: time limit reached',
   memory: 'killed: memory limit reached',
   'output-limit': 'killed: too much output',
+  stopped: 'stopped',
   crash: 'the run crashed',
 };
 

@@ -15,6 +15,7 @@ import { createExecutor, ConverterSet } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 import type { CellEvent, CellJob } from './events';
 import { cellLineOfRuntimeError, cellScriptName } from './error-lines';
+import { warmUp, WARM_UP_FLAG } from './warm-up';
 
 const EVENTS_FD = 3;
 
@@ -122,11 +123,13 @@ function denySignalsToOtherProcesses(): void {
 
 async function main(): Promise<void> {
   denySignalsToOtherProcesses();
-  const job = JSON.parse(fs.readFileSync(0, 'utf8')) as CellJob;
   const started = Date.now();
   const converters = recordingConverters();
   const executor = createExecutor(process.cwd(), converters, kernelConsole);
+  // A warm pool child (pool.ts) does the slow start-up before its job arrives; then waits for it.
+  if (process.argv.includes(WARM_UP_FLAG)) await warmUp(converters.node);
   emit({ type: 'ready', ms: Date.now() - started });
+  const job = JSON.parse(fs.readFileSync(0, 'utf8')) as CellJob;
 
   // As tslab's kernel does: cell output goes to the cell, displays go through tslab's hook.
   process.stdout.write = streamWriter('stdout') as typeof process.stdout.write;

@@ -23,15 +23,19 @@ export type CellEvent =
    */
   | { type: 'error'; cell: number; kind: 'compile' | 'runtime'; message: string; line?: number; column?: number; text: string }
   | { type: 'cell-end'; cell: number; ok: boolean; ms: number }
-  /** Always the last event, sent by the runner when the child process is gone. */
-  | { type: 'exit'; ok: boolean; reason: ExitReason; exitCode: number | null; signal: string | null; ms: number };
+  /**
+   * Always the last event, sent by the runner when the child process is gone (the child cannot send
+   * one). `ms` counts from the hand-over of the job; `message` says which limit stopped the run.
+   */
+  | { type: 'exit'; ok: boolean; reason: ExitReason; exitCode: number | null; signal: string | null; ms: number; message?: string };
 
 /**
  * Why the run ended: `done` (every cell ran), `cell-error` (a cell failed; later cells were not run),
- * `timeout` (killed at the time limit), `memory` (the heap limit was hit), `output-limit` (killed
- * for printing too much), `crash` (anything else, such as a cell calling process.exit).
+ * `timeout` (killed at the time limit), `memory` (killed at the memory limit), `output-limit` (killed
+ * for printing too much), `stopped` (cancelled by the caller: the Stop button, a client that went
+ * away, a shutdown), `crash` (anything else, such as a cell calling process.exit).
  */
-export type ExitReason = 'done' | 'cell-error' | 'timeout' | 'memory' | 'output-limit' | 'crash';
+export type ExitReason = 'done' | 'cell-error' | 'timeout' | 'memory' | 'output-limit' | 'stopped' | 'crash';
 
 /** The job the runner sends the child on stdin. */
 export interface CellJob {

@@ -1,24 +1,27 @@
 /**
  * Runs notebook code cells in a child process with the tslab kernel's semantics (see child.ts),
- * under limits: a time limit (then the process is killed), a V8 heap limit, and Node's permission
- * model (reads: the project, its node_modules and the notebook folder; writes: a fresh temp folder
- * only; no child processes, worker threads, native addons or WASI). Events stream back as they
- * come, through `onEvent` and as an async iterator; the last one is always `exit`.
+ * in the cell sandbox (cell-process.ts: bubblewrap namespaces and file system, a memory and pids
+ * cgroup, Node's permission model, a fixed environment) and under limits the parent enforces: a
+ * wall-clock time limit counted from when the job is handed to the child (start-up included for a
+ * cold child) that nothing the child writes can change, the memory limit (everything the process
+ * maps), and an output limit. Events stream back as they come, through `onEvent` and as an async
+ * iterator; the last one is always the runner's own `exit`.
  *
- * Two uses: a whole notebook top to bottom (tests), and one linked cell on its own (live demos).
+ * Two uses: a whole notebook top to bottom (tests, autograding), and one linked cell on its own
+ * (live demos, which take a pre-started child from a warm pool when one fits).
  */
-import { spawn } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
+import { constants as osConstants } from 'os';
 import { StringDecoder } from 'string_decoder';
+import { CellProcess } from './cell-process';
 import type { CellEvent, CellJob, ExitReason } from './events';
 import { readNotebook, codeCells } from './notebook';
+import type { WarmPool } from './pool';
+import { unsandboxedByEnv, type SandboxSettings } from './sandbox';
 
 export const DEFAULT_TIME_LIMIT_MS = 30_000;
 export const DEFAULT_MEMORY_LIMIT_MB = 2048;
-/** Starting the TypeScript converter takes about a second (much more on a busy machine): not the cells' time. */
-export const STARTUP_LIMIT_MS = 60_000;
 export const DEFAULT_OUTPUT_LIMIT_BYTES = 20 * 1024 * 1024;
 
 /** The project folder (the one with cardlab's package.json), from src/cells or dist/src/cells. */
@@ -26,29 +29,53 @@ export const PROJECT_ROOT = findProjectRoot(__dirname);
 
 function findProjectRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'cardlab') return dir;
+    if (readPackageName(path.join(dir, 'package.json')) === 'cardlab') return realpathOrSelf(dir);
     if (path.dirname(dir) === dir) throw new Error(`cannot find cardlab's package.json above ${from}`);
   }
 }
 
+/** Also inside a cell (cardlab imports this module), where most folders may not be read at all. */
+function readPackageName(file: string): string | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')).name;
+  } catch {
+    return undefined;
+  }
+}
+
+function realpathOrSelf(dir: string): string {
+  try {
+    return fs.realpathSync(dir);
+  } catch {
+    return dir;
+  }
+}
+
 export interface RunOptions {
-  /** Where modules resolve from, as the kernel started for a notebook in that folder. Default: notebooks/ (or the project). */
+  /** Where modules resolve from, as the kernel started for a notebook in that folder. Default: notebooks/. */
   cwd?: string;
-  /** How long the cells may run, counted from the `ready` event (the child is killed then). */
+  /** Wall-clock limit of the run, from when the job is handed to the child (then everything is killed). */
   timeLimitMs?: number;
-  /** V8 heap limit of the child (--max-old-space-size). */
+  /** Memory limit in MB: everything the child maps (cgroup) and its V8 heap. */
   memoryLimitMb?: number;
   /** All events together may not exceed this (a cell printing in a loop is killed, not kept in memory). */
   outputLimitBytes?: number;
-  /** Environment of the child. Default: PATH, LANG and CARDLAB_* variables only, HOME and TMPDIR in the temp folder. */
-  env?: NodeJS.ProcessEnv;
+  /** Extra environment variables; the rest is fixed (cell-process.ts cellEnv), nothing of the parent's but a few CARDLAB_* settings. */
+  env?: Record<string, string>;
   /**
-   * What the cells may read besides the working folder and the temp folder. Default:
-   * `codeReadableRoots()`, the code `import … from 'cardlab'` needs, not the decks, the instructors'
-   * notebooks (hidden tests) or the server's data.
+   * Run without bubblewrap and cgroups, for trusted code on a machine without them (Node's
+   * permission model and the V8 heap limit remain). Default: CARDLAB_UNSANDBOXED=1. Without it, a
+   * machine lacking the sandbox refuses to run (SandboxUnavailableError).
    */
-  readableRoots?: string[];
+  unsandboxed?: boolean;
+  /** Where bwrap and the cgroups are (tests point these at missing files). */
+  sandbox?: Partial<SandboxSettings>;
+  /** Folders inside the notebook folder to keep hidden (the server's decks and data folder). */
+  hidden?: string[];
+  /** Node's permission model as a second layer inside the sandbox (default true; tests try the OS layer alone). */
+  permissionModel?: boolean;
+  /** Take a pre-started child from this pool when one fits. */
+  pool?: WarmPool;
   /** Run every cell even after one failed (grading); default: stop at the first failing cell. */
   continueAfterErrors?: boolean;
   /** Called for each event as it arrives. */
@@ -65,63 +92,71 @@ export interface RunResult {
 export interface CellRun extends AsyncIterable<CellEvent> {
   /** Resolves when the child is gone, with every event. Never rejects: failures are in the result. */
   result: Promise<RunResult>;
-  /** Kills the child now (its `exit` event says `crash`, with signal SIGKILL). */
+  /** Stops the run now: the child and everything it started are killed, the run ends with reason `stopped`. */
   kill(): void;
+  /** The child's pid as the host sees it (the sandbox's outer process). */
+  pid: number | undefined;
+  /** True when the run got a pre-started child from the pool. */
+  warm: boolean;
 }
 
 /** The compiled child script; the runner also runs from ts-jest, where only dist has JavaScript. */
-function childScript(): string {
+export function childScript(): string {
   const candidates = [path.join(__dirname, 'child.js'), path.join(PROJECT_ROOT, 'dist', 'src', 'cells', 'child.js')];
   const found = candidates.find((file) => fs.existsSync(file));
   if (!found) throw new Error(`the cell runner needs the compiled child script (${candidates[1]}): run \`npm run build\``);
   return found;
 }
 
-function defaultEnv(tempDir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, LANG: process.env.LANG, HOME: tempDir, TMPDIR: tempDir };
-  for (const [name, value] of Object.entries(process.env)) if (name.startsWith('CARDLAB_')) env[name] = value;
-  return env;
+/** notebooks/, where the linked cells come from. */
+export function defaultCwd(): string {
+  return path.join(PROJECT_ROOT, 'notebooks');
 }
 
-/**
- * What a cell may read of the project: package.json, dist/ and node_modules/ (cardlab, tslab and
- * their dependencies), not the decks, the instructors' notebooks (hidden tests) or the server's data.
- * Safe only because node_modules/cardlab links to packages/cardlab (a package.json and a link to
- * dist/; readable too, TypeScript watches it), not to the project root: Node's permission model
- * checks path strings and follows links.
- */
-export function codeReadableRoots(root: string = PROJECT_ROOT): string[] {
-  return ['package.json', 'dist', 'node_modules', 'packages/cardlab'].map((name) => path.join(fs.realpathSync(root), name));
-}
+/** What the child may send: everything else (a forged `exit`, a server event) is not passed on. */
+const CHILD_EVENTS = new Set<CellEvent['type']>(['ready', 'cell-start', 'stream', 'display', 'result', 'error', 'cell-end']);
 
-/** The paths the cell may read: the code roots (see above), the working folder and the temp folder. */
-function readableRoots(cwd: string, tempDir: string, code: string[] = codeReadableRoots()): string[] {
-  const folder = fs.realpathSync(cwd);
-  // TypeScript watches the node_modules folders it looked into (most of them missing) on its way up.
-  const lookups: string[] = [];
-  for (let dir = folder; ; dir = path.dirname(dir)) {
-    lookups.push(path.join(dir, 'node_modules'));
-    if (path.dirname(dir) === dir) break;
+/** The message of the runner's exit event for each way a run is stopped. */
+export function limitMessage(reason: ExitReason, limits: { timeLimitMs: number; memoryLimitMb: number }): string | undefined {
+  switch (reason) {
+    case 'timeout':
+      return `time limit of ${limits.timeLimitMs / 1000} s exceeded`;
+    case 'memory':
+      return `memory limit of ${limits.memoryLimitMb} MB exceeded`;
+    case 'output-limit':
+      return 'output limit exceeded: the cell printed too much';
+    case 'stopped':
+      return 'stopped';
+    default:
+      return undefined;
   }
-  const roots = [...code, folder, fs.realpathSync(tempDir), ...lookups];
-  return [...new Set(roots)];
-}
-
-/** notebooks/, where the linked cells come from (modules resolve the same from the project root). */
-function defaultCwd(): string {
-  const notebooks = path.join(PROJECT_ROOT, 'notebooks');
-  return fs.existsSync(notebooks) ? notebooks : PROJECT_ROOT;
 }
 
 /** Runs `cells` in order in one fresh child process; stops at the first failing cell unless told not to. */
 export function runCells(cells: string[], options: RunOptions = {}): CellRun {
-  const cwd = path.resolve(options.cwd ?? defaultCwd());
-  if (!fs.existsSync(cwd)) throw new Error(`cannot run cells in ${cwd}: no such folder`);
+  const folder = path.resolve(options.cwd ?? defaultCwd());
+  if (!fs.existsSync(folder)) throw new Error(`cannot run cells in ${folder}: no such folder`);
+  const cwd = fs.realpathSync(folder);
   const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const memoryLimitMb = options.memoryLimitMb ?? DEFAULT_MEMORY_LIMIT_MB;
   const outputLimitBytes = options.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES;
-  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cardlab-cell-'));
-  const started = Date.now();
+  const unsandboxed = options.unsandboxed ?? unsandboxedByEnv();
+
+  const fromPool = options.env || options.permissionModel === false ? undefined : options.pool?.take({ cwd, memoryLimitMb, unsandboxed });
+  const cell =
+    fromPool ??
+    new CellProcess({
+      script: childScript(),
+      projectRoot: PROJECT_ROOT,
+      cwd,
+      memoryLimitMb,
+      unsandboxed,
+      sandbox: options.sandbox,
+      hidden: options.hidden,
+      env: options.env,
+      permissionModel: options.permissionModel,
+    });
+  const child = cell.child;
 
   const events: CellEvent[] = [];
   const wakeUps: Array<() => void> = [];
@@ -133,22 +168,9 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
     wakeIterators();
   };
 
-  const args = [
-    '--experimental-permission',
-    ...readableRoots(cwd, tempDir, options.readableRoots).map((root) => `--allow-fs-read=${root}`),
-    `--allow-fs-write=${fs.realpathSync(tempDir)}`,
-    `--max-old-space-size=${memoryLimitMb}`,
-    '--disable-warning=ExperimentalWarning',
-    childScript(),
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd,
-    env: options.env ?? defaultEnv(tempDir),
-    stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-  });
-
   let currentCell = 0;
   let timedOut = false;
+  let stopped = false;
   let outputBytes = 0;
   let outputLimited = false;
   /** Counts output; past the limit the child is killed and further output dropped. */
@@ -156,22 +178,16 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
     outputBytes += bytes;
     if (outputBytes > outputLimitBytes && !outputLimited) {
       outputLimited = true;
-      child.kill('SIGKILL');
+      cell.kill();
     }
     return !outputLimited;
   };
   let rawStderr = '';
-  const killAfter = (ms: number) =>
-    setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, ms);
-  let timer = killAfter(STARTUP_LIMIT_MS);
 
   // Events: newline-delimited JSON on fd 3.
   const decoder = new StringDecoder('utf8');
   let pending = '';
-  (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
+  cell.onEventData((chunk: Buffer) => {
     pending += decoder.write(chunk);
     if (pending.length > outputLimitBytes) withinOutputLimit(pending.length); // one endless line
     let newline: number;
@@ -182,14 +198,11 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
       let event: CellEvent;
       try {
         event = JSON.parse(line) as CellEvent;
+        if (!CHILD_EVENTS.has(event?.type)) throw new Error('not an event the child sends');
       } catch {
         event = { type: 'stream', cell: currentCell, name: 'stderr', text: `(unreadable event from the cell process) ${line}\n` };
       }
       if (event.type === 'cell-start') currentCell = event.cell;
-      if (event.type === 'ready') {
-        clearTimeout(timer);
-        timer = killAfter(timeLimitMs);
-      }
       push(event);
     }
   });
@@ -204,14 +217,20 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   child.stdout!.on('data', forward('stdout'));
   child.stderr!.on('data', forward('stderr'));
 
+  // The time limit starts with the hand-over and is never moved.
+  const handedOver = Date.now();
+  const timer = setTimeout(() => {
+    timedOut = true;
+    cell.kill();
+  }, timeLimitMs);
   const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors };
-  child.stdin!.on('error', () => undefined); // a child that dies early closes its stdin
-  child.stdin!.end(JSON.stringify(job));
+  cell.start(job);
 
   const exitReason = (exitCode: number | null): ExitReason => {
+    if (stopped) return 'stopped';
     if (timedOut) return 'timeout';
+    if (cell.hitMemoryLimit() || /heap out of memory|Reached heap limit/.test(rawStderr)) return 'memory';
     if (outputLimited) return 'output-limit';
-    if (/heap out of memory|Reached heap limit/.test(rawStderr)) return 'memory';
     const cellEnds = events.filter((e): e is Extract<CellEvent, { type: 'cell-end' }> => e.type === 'cell-end');
     // An error thrown later from a timer of a finished cell fails the run too (Jupyter shows it on stderr).
     if (cellEnds.some((e) => !e.ok) || events.some((e) => e.type === 'error')) return 'cell-error';
@@ -219,21 +238,31 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
     return exitCode === 0 && cellEnds.length === cells.length ? 'done' : 'crash';
   };
 
-  const result = new Promise<RunResult>((resolve) => {
-    child.on('close', (exitCode, signal) => {
-      clearTimeout(timer);
-      fs.rmSync(tempDir, { recursive: true, force: true });
-      const reason = exitReason(exitCode);
-      push({ type: 'exit', ok: reason === 'done', reason, exitCode, signal, ms: Date.now() - started });
-      finished = true;
-      wakeIterators();
-      resolve({ ok: reason === 'done', reason, events, ms: Date.now() - started });
-    });
+  const result = cell.closed.then(({ exitCode, signal }): RunResult => {
+    clearTimeout(timer);
+    // bwrap reports a child killed by signal N as exit code 128 + N.
+    let exitSignal: string | null = signal;
+    if (cell.sandboxed && exitCode !== null && exitCode > 128) {
+      exitSignal = Object.entries(osConstants.signals).find(([, n]) => n === exitCode - 128)?.[0] ?? null;
+    }
+    const reason = exitReason(exitCode);
+    const ms = Date.now() - handedOver;
+    const message = limitMessage(reason, { timeLimitMs, memoryLimitMb });
+    push({ type: 'exit', ok: reason === 'done', reason, exitCode: exitSignal ? null : exitCode, signal: exitSignal, ms, ...(message ? { message } : {}) });
+    finished = true;
+    wakeIterators();
+    return { ok: reason === 'done', reason, events, ms };
   });
 
   return {
     result,
-    kill: () => child.kill('SIGKILL'),
+    pid: cell.pid,
+    warm: fromPool !== undefined,
+    kill: () => {
+      if (finished) return;
+      stopped = true;
+      cell.kill();
+    },
     [Symbol.asyncIterator](): AsyncIterator<CellEvent> {
       let next = 0;
       return {

@@ -63,6 +63,16 @@ export function registerBenchCommands(program: Command): void {
   registerSpeedCommand(bench);
 
   bench
+    .command('demo-latency')
+    .description('live demos through the HTTP API: request to end of stream, cold vs warm pool (median/min/max)')
+    .option('--runs <n>', 'runs of each kind per cell', positiveInt, 5)
+    .option('--json', 'print the report as one JSON object')
+    .action(async (opts: { runs: number; json?: boolean }) => {
+      const { runDemoLatencyReport } = await import('../../bench/demo-latency');
+      await runDemoLatencyReport({ runs: opts.runs, json: opts.json });
+    });
+
+  bench
     .command('all')
     .description('run every benchmark report (speed: L=100 batch 64 on each backend and PyTorch; memory: L = 40…190; charts under bench/results/)')
     .action(async () => {

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { assignFiles } from '../coursework/assign';
 import { autograde, type GradeReport } from '../coursework/autograde';
+import { stopCellsOnSignals } from '../cells/cell-process';
 
 function positiveNumber(value: string): number {
   const number = Number(value);
@@ -42,8 +43,9 @@ export function registerCourseworkCommands(program: Command): void {
     .requiredOption('--source <notebook>', "the instructor's source notebook")
     .option('--json', 'print the grade report as JSON')
     .option('--timeout <seconds>', 'time limit of the whole run', positiveNumber)
-    .option('--memory <mb>', 'heap limit of the run in MB', positiveNumber)
+    .option('--memory <mb>', 'memory limit of the run in MB (everything it maps)', positiveNumber)
     .action(async (submission: string, options: { source: string; json?: boolean; timeout?: number; memory?: number }) => {
+      stopCellsOnSignals(); // a grading child never outlives the command
       const report = await autograde({
         submission,
         source: options.source,

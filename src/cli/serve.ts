@@ -6,6 +6,7 @@ import { existsSync } from 'fs';
 import { Command } from 'commander';
 import { resolveConfig, startServer, type ServerOptions } from '../../server/index';
 import { readReviewSettingsFile } from './cards-review';
+import { sandboxProblem, SandboxUnavailableError, UNSANDBOXED_ENV } from '../cells/sandbox';
 
 interface ServeOpts extends ServerOptions {
   settings?: string;
@@ -23,7 +24,9 @@ export function registerServeCommands(program: Command): void {
     .option('--token <secret>', 'require this token (env CARDLAB_TOKEN; generated when binding beyond loopback)')
     .option('--new-per-day <n>', 'new cards per deck per day (default 20)')
     .option('--cell-timeout <ms>', 'a live demo is killed after this long (default 30000)')
-    .option('--cell-memory <mb>', 'heap limit of a live demo (default 2048)')
+    .option('--cell-memory <mb>', 'memory limit of a live demo or a grading run, everything it maps (default 2048)')
+    .option('--warm-pool <n>', 'pre-started sandboxed cell processes for live demos (env CARDLAB_WARM_POOL; default 1; 0: none)')
+    .option('--trusted-cells', 'run cells WITHOUT the sandbox (bubblewrap, cgroups): only for your own code on a machine without them (env CARDLAB_UNSANDBOXED=1)')
     .option('--max-runs <n>', 'live demos running at once; more wait in a queue (default 2)')
     .option('--coursework <dir>', 'folder of the assignment notebooks (env CARDLAB_COURSEWORK; default coursework/)')
     .option('--max-grading <n>', 'submissions autograded at once; more wait in a queue (default 1)')
@@ -31,6 +34,14 @@ export function registerServeCommands(program: Command): void {
     .action(async (opts: ServeOpts) => {
       const { settings, ...options } = opts;
       const config = resolveConfig(options);
+      if (config.trustedCells) {
+        // Autograding follows the same choice (the runner reads it).
+        process.env[UNSANDBOXED_ENV] = '1';
+        console.warn('cardlab: cells run WITHOUT the sandbox (--trusted-cells): only run code you trust');
+      } else {
+        const missing = sandboxProblem();
+        if (missing) throw new SandboxUnavailableError(missing);
+      }
       // Live demos are meant to answer in seconds: notebooks read this (src/cells/size.ts) and the
       // cell runner passes CARDLAB_* variables on to the cells. A value set by the user wins.
       process.env.CARDLAB_NOTEBOOK_SIZE ??= 'quick';
@@ -44,6 +55,7 @@ export function registerServeCommands(program: Command): void {
       for (const p of cells.problems()) console.warn(`cardlab: notebook ${p.notebook}: ${p.error}`);
       for (const u of cells.unresolved(decks.notes())) console.warn(`cardlab: cell ${u.cell}: the link ${u.link} names no card`);
       console.log(config.token ? `cardlab: open ${running.openUrl}\n         (the token is needed: this address may be reachable by others)` : `cardlab: open ${running.url}`);
+      // Running cells are killed and the warm pool drained (their cgroups removed) before exiting.
       const stop = () => {
         void running.close().then(() => process.exit(0));
       };
