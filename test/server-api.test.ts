@@ -55,7 +55,7 @@ describe('decks and the review queue', () => {
     expect(card.intervals.Again.interval).toBe(0); // the plugin's Again: due again today
     for (const g of ['Hard', 'Good', 'Easy']) expect(card.intervals[g].interval).toBeGreaterThanOrEqual(1);
     expect(card.intervals.Easy.interval).toBeGreaterThan(card.intervals.Good.interval);
-    expect(card.source).toEqual({ file: 'small.md', line: 8 });
+    expect(card.source).toEqual({ file: 'small.md', line: 8, path: ws.deck('small.md') });
     expect(card.cells).toEqual([]);
   });
 
