@@ -496,7 +496,9 @@ export class Reviews {
     const text = await fs.promises.readFile(path.join(this.decks.dir, note.path), 'utf8');
     const section = noteSection(text, link);
     if (section === null) throw notFound(`"${target}" (no such ${link.blockId ? 'block' : 'heading'} in ${note.path})`);
-    return { target, title: link.heading ?? note.title, html: renderMarkdown(section, this.renderOptionsFor(note)) };
+    // The heading is the preview's title: not repeated in its body.
+    const body = link.heading ? section.split('\n').slice(1).join('\n') : section;
+    return { target, title: link.heading ?? note.title, html: renderMarkdown(body, this.renderOptionsFor(note)) };
   }
 
   async stats(deckId: string | undefined, now = new Date()) {

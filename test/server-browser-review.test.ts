@@ -286,9 +286,13 @@ describe.each(VIEWPORTS)('at $width×$height', (viewport) => {
     await page.focus('h1');
     await page.keyboard.press('Enter');
     await page.waitForSelector('article.card[data-side="back"]');
-    const names = await page.locator('.grades button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
-    expect(names).toHaveLength(4);
-    for (const [i, g] of ['Again', 'Hard', 'Good', 'Easy'].entries()) expect(names[i]).toMatch(new RegExp(`^${g}: next review in (less than a day|\\d+ days?|[\\d.]+ (months|years))$`));
+    // Names with their words apart (not "Hard1.1y2"), the interval spelled out in the description.
+    for (const [i, g] of ['Again', 'Hard', 'Good', 'Easy'].entries()) {
+      const button = page.getByRole('button', { name: new RegExp(`^${g} (<1d|\\d+d|[\\d.]+(mo|y)) ${i + 1}$`) });
+      expect(await button.count()).toBe(1);
+      const description = await button.evaluate((el) => document.getElementById(el.getAttribute('aria-describedby')!)!.textContent);
+      expect(description).toMatch(new RegExp(`^next review in (less than a day|\\d+ days?|[\\d.]+ (months|years)); key ${i + 1}$`));
+    }
     // Back on the first card (unburied through the API) to see its three demos: three different Run names.
     await page.evaluate(async (id) => {
       await fetch('/api/cards/flag', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ cardId: id, action: 'unbury' }) });

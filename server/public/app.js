@@ -141,8 +141,8 @@ async function plot(el, figure) {
 // ---------------------------------------------------------------------------------------------
 // Deck list: nested decks (the plugin's tag hierarchy), today's new / learning / due.
 
-function countCell(n, cls, label) {
-  return h('td', { class: `n ${n ? cls : 'zero'}`, 'aria-label': `${n} ${label}` }, n);
+function countCell(n, kind, color, label) {
+  return h('td', { class: `n ${kind} ${n ? color : 'zero'}`, 'aria-label': `${n} ${label}` }, n);
 }
 
 async function showDecks() {
@@ -160,9 +160,9 @@ async function showDecks() {
           d.depth > 0 ? h('span', { 'aria-hidden': 'true' }, '↳ ') : '',
           d.error ? h('span', {}, d.name) : h('a', { href: deckHref('review', d.id), 'aria-label': d.parent ? `${d.name} (in ${d.parent})` : undefined }, d.name)),
         d.error ? h('div', { class: 'error' }, d.error) : null),
-      countCell(d.session.new, 'count-new new', 'new'),
-      countCell(d.session.again, 'count-learn', 'learning'),
-      countCell(d.session.due, 'count-due due', 'due'),
+      countCell(d.session.new, 'new', 'count-new', 'new'),
+      countCell(d.session.again, 'learn', 'count-learn', 'learning'),
+      countCell(d.session.due, 'due', 'count-due', 'due'),
       h('td', { class: 'n wide' }, d.counts.total),
       h('td', { class: 'links' },
         d.error ? '' : [
@@ -295,22 +295,27 @@ async function showReview(deckId, message) {
   const reveal = h('button', { class: 'primary reveal', 'aria-keyshortcuts': 'Space Enter', onclick: () => doReveal() }, 'Show answer', h('kbd', { 'aria-hidden': 'true' }, 'Space'));
   const gradeButtons = GRADES.map((grade, i) => {
     const ivl = card.intervals?.[grade]?.interval;
+    // Named by what it shows, words apart ("Good 2.3y 3"); the spelled-out interval is its description.
+    const described = `grade-${grade}-description`;
     return h('button', {
       class: grade,
       'data-grade': grade,
-      'aria-label': `${grade}: next review in ${spokenInterval(ivl)}`,
+      'aria-describedby': described,
       'aria-keyshortcuts': String(i + 1),
       onclick: () => doGrade(grade),
-    }, h('span', { class: 'label' }, grade), h('span', { class: 'ivl' }, formatInterval(ivl)), h('kbd', {}, String(i + 1)));
+    }, h('span', { class: 'label' }, grade), ' ', h('span', { class: 'ivl' }, formatInterval(ivl)), ' ', h('kbd', {}, String(i + 1)));
   });
-  const grades = h('div', { class: 'grades', role: 'group', 'aria-label': 'How well did you remember?', hidden: true }, gradeButtons);
+  // Outside the buttons (or they would be part of their names); hidden elements still describe.
+  const gradeDescriptions = GRADES.map((grade, i) =>
+    h('span', { id: `grade-${grade}-description`, hidden: true }, `next review in ${spokenInterval(card.intervals?.[grade]?.interval)}; key ${i + 1}`));
+  const grades = h('div', { class: 'grades', role: 'group', 'aria-label': 'How well did you remember?', hidden: true }, gradeButtons, gradeDescriptions);
   const answerBar = h('div', { class: 'answer-bar' }, reveal, grades);
 
   const tags = card.tags?.length ? h('ul', { class: 'tags', 'aria-label': 'tags' }, card.tags.map((t) => h('li', {}, t))) : '';
   const line = card.source.line + 1;
   const source = h('span', { class: 'source' }, 'Source: ', h('code', {}, `${card.source.file}:${line}`), ' · ',
     h('a', { href: `obsidian://open?path=${encodeURIComponent(card.source.path)}` }, 'Open in Obsidian'), ' · ',
-    h('a', { href: `vscode://file/${encodeURI(card.source.path)}:${line}` }, 'Open in VS Code'));
+    h('a', { href: `vscode://file${card.source.path.startsWith('/') ? '' : '/'}${encodeURI(card.source.path)}:${line}` }, 'Open in VS Code'));
   const bury = h('button', { class: 'small bury', 'aria-keyshortcuts': '-', title: 'Skip it until tomorrow (-)', onclick: () => flag('bury') }, 'Bury until tomorrow');
   const suspend = h('button', { class: 'small suspend', 'aria-keyshortcuts': '@', title: 'Leave it out until you unsuspend it in Browse (@)', onclick: () => flag('suspend') }, 'Suspend');
   const answerSide = h('div', { class: 'answer-side', hidden: true }, demos(card.cells));
