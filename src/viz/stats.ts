@@ -122,7 +122,7 @@ export function reviewsPerDay(days: ReviewDay[]): PlotlyFigure {
       title: titled('Reviews per day'),
       barmode: 'stack',
       // The legend in a row of its own between the title and the plot: it covers neither.
-      legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' },
+      legend: { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom', traceorder: 'normal' },
       margin: { t: 72, r: 16, l: 56, b: 56 },
       xaxis: { title: { text: 'date' }, type: 'category', automargin: true },
       yaxis: countAxis('reviews', Math.max(0, ...totals)),
