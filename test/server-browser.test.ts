@@ -105,7 +105,7 @@ test('review a card end to end and run its live demo', async () => {
   expect(ws.read('DenseNet.md')).toBe(before);
   await page.keyboard.press(' ');
   await page.keyboard.press('3');
-  await page.waitForSelector('.last-grade');
+  await page.waitForSelector('.last-grade:has-text("Good: next review")'); // not the "Undid Good." already shown
   expect(changedLines(before, ws.read('DenseNet.md'))).toHaveLength(1);
 
   // The stats page draws its charts.

@@ -124,18 +124,52 @@ async function plot(el, figure) {
   const fg = css.getPropertyValue('--fg').trim();
   const line = css.getPropertyValue('--line').trim();
   const given = withTitleObjects(figure.layout ?? {});
+  const width = el.clientWidth || 360;
   const named = (figure.data ?? []).filter((t) => t.name !== undefined && t.showlegend !== false).length;
-  const legend = given.legend ?? (named > 1 ? { orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' } : undefined);
   const layout = {
-    margin: { t: legend ? 80 : 50, r: 20, l: 50, b: 50 },
     ...given,
+    margin: { t: 40, r: 16, l: 56, b: 48, ...(given.margin ?? {}) },
     paper_bgcolor: 'rgba(0,0,0,0)',
     plot_bgcolor: 'rgba(0,0,0,0)',
     font: { color: fg, ...(given.font ?? {}) },
-    ...(legend ? { legend } : {}),
   };
-  for (const axis of Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k))) layout[axis] = { gridcolor: line, zerolinecolor: line, ...layout[axis] };
+  // The title: left, wrapped to the chart's width, in room of its own (never cut off on a phone); the
+  // legend in rows of its own between the title and the plot (it covers neither the data nor an axis
+  // title). The chart grows by what they take, so the plot keeps its size.
+  const titleLines = given.title?.text ? wrapTitle(given.title.text, width).split('<br>').length : 0;
+  const legendRows = named > 1 ? (width < 600 ? named : Math.ceil((named * 180) / width)) : 0;
+  if (legendRows) layout.legend = { ...(given.legend ?? {}), orientation: 'h', x: 0, xanchor: 'left', y: 1.02, yanchor: 'bottom' };
+  const top = 14 + titleLines * 21 + (legendRows ? legendRows * 21 + 10 : 0);
+  layout.margin = { ...layout.margin, t: Math.max(layout.margin.t, top) };
+  layout.height = (given.height ?? 340) + Math.max(0, top - 50);
+  // Centred on its lines' middle: plotly places a multi-line title's first line at a 'top' anchor.
+  if (titleLines) {
+    const y = 1 - (6 + (titleLines * 21) / 2) / layout.height;
+    layout.title = { ...given.title, text: wrapTitle(given.title.text, width), x: 0.01, xanchor: 'left', yref: 'container', y, yanchor: 'middle' };
+  }
+  for (const axis of Object.keys(layout).filter((k) => /^[xy]axis\d*$/.test(k))) layout[axis] = { gridcolor: line, zerolinecolor: line, automargin: true, ...layout[axis] };
   await Plotly.newPlot(el, figure.data ?? [], layout, { responsive: true, displaylogo: false, displayModeBar: false, ...(figure.config ?? {}) });
+}
+
+/** Breaks a plotly title (plain text or its <br>/<sub> markup) into lines that fit `width` pixels. */
+function wrapTitle(text, width) {
+  const perLine = Math.max(16, Math.floor((width - 24) / 9));
+  return String(text)
+    .split(/<br\s*\/?>/i)
+    .map((part) => {
+      const lines = [];
+      let current = '';
+      for (const word of part.split(' ')) {
+        const visible = (current + ' ' + word).replace(/<[^>]+>/g, '').trim();
+        if (current && visible.length > perLine) {
+          lines.push(current);
+          current = word;
+        } else current = current ? `${current} ${word}` : word;
+      }
+      if (current) lines.push(current);
+      return lines.join('<br>');
+    })
+    .join('<br>');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,7 +552,7 @@ function demo(cell) {
     'section',
     { class: 'demo', 'data-cell': cell.id, 'aria-label': title },
     h('header', {},
-      h('h3', {}, title, h('span', { class: 'where' }, `${cell.notebook} · cell ${cell.index}`)),
+      h('div', {}, h('h3', {}, title), h('span', { class: 'where' }, `${cell.notebook} · cell ${cell.index}`)),
       h('span', { class: 'buttons' }, status, reset, run, stop)),
     h('details', {}, h('summary', {}, 'Show the code'), code),
     outputs,
@@ -704,6 +738,13 @@ async function showStats(deckId) {
 
 async function route() {
   const hash = location.hash;
+  if (hash.startsWith('#card-link=')) {
+    // A wiki link opened on its own (new tab): the decks, with the link's preview open.
+    history.replaceState(null, '', '#/');
+    await route();
+    openPreview(decodeURIComponent(hash.slice('#card-link='.length)));
+    return;
+  }
   if (hash !== '' && hash !== '#' && !hash.startsWith('#/')) return; // an in-page anchor, not a page
   onKeys(null);
   if (previewDialog.open) previewDialog.close();
