@@ -244,7 +244,7 @@ test('Stop ends a running demo: the request is aborted and the run is gone from 
   await page.goto(`${running.url}#/review/DenseNet`);
   await page.waitForSelector('article.card');
   await page.keyboard.press('Space');
-  const demo = '.demo[data-cell$=":5"]';
+  const demo = '.demo[data-cell$=":7"]';
   expect(await page.isVisible(`${demo} button.stop`)).toBe(false);
   await page.click(`${demo} button.run`);
   await page.waitForSelector(`${demo} pre.stdout:has-text("started")`, { timeout: 120_000 });

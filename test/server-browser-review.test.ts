@@ -96,6 +96,7 @@ describe.each(VIEWPORTS)('at $width×$height', (viewport) => {
     expect(await page.locator('.demo h3').evaluateAll((els) => els.map((e) => e.textContent))).toEqual([
       'Three composite layers, one at a time',
       'A wide table',
+      'A chart with a legend',
       'A slow run',
     ]);
     expect(await page.isVisible('.demo textarea')).toBe(false); // folded until asked for
@@ -211,6 +212,24 @@ describe.each(VIEWPORTS)('at $width×$height', (viewport) => {
     });
     expect(table).toEqual({ scrolls: true, left: 200, overflow: 'auto' });
     expect(await horizontalOverflow(page)).toEqual({ scrollWidth: viewport.width, widest: null });
+    // A demo's chart: no toolbar; its long title wrapped inside the chart; its legend (placed below the
+    // plot by the figure, where it would sit on the axis title) in a row between title and plot.
+    await page.click('.demo[data-cell$=":5"] button.run');
+    await page.waitForSelector('.demo[data-cell$=":5"] .plot .main-svg .legend', { timeout: 120_000 });
+    const chart = await page.$eval('.demo[data-cell$=":5"] .plot', (el) => {
+      const r = (sel: string) => {
+        const b = el.querySelector(sel)!.getBoundingClientRect();
+        return { left: b.left, right: b.right, top: b.top, bottom: b.bottom };
+      };
+      return { box: r('.main-svg'), title: r('.gtitle'), legend: r('.legend'), xtitle: r('.xtitle'), ytitle: r('.ytitle'), plot: r('.scatterlayer'), modebar: el.querySelectorAll('.modebar').length };
+    });
+    type Box = { left: number; right: number; top: number; bottom: number };
+    const overlap = (a: Box, b: Box) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    const inside = (a: Box, b: Box) => a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1;
+    expect(chart.modebar).toBe(0);
+    expect(inside(chart.title, chart.box)).toBe(true);
+    for (const other of [chart.title, chart.xtitle, chart.ytitle, chart.plot]) expect(overlap(chart.legend, other)).toBe(false);
+    expect(await horizontalOverflow(page)).toEqual({ scrollWidth: viewport.width, widest: null });
     await shot(`back-${viewport.name}`);
     // The long card: after the reveal all four grades are on screen without scrolling.
     await page.keyboard.press('3');
@@ -301,8 +320,8 @@ describe.each(VIEWPORTS)('at $width×$height', (viewport) => {
     await page.waitForSelector(`article.card[data-card="${buried}"]`);
     await reveal();
     const runs = await page.locator('.demo button.run').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
-    expect(runs).toHaveLength(3);
-    expect(new Set(runs).size).toBe(3);
+    expect(runs).toHaveLength(4);
+    expect(new Set(runs).size).toBe(4);
     // Space on the "Show the code" summary opens it and grades nothing.
     await page.focus('.demo summary');
     await page.keyboard.press('Space');

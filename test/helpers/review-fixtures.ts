@@ -2,7 +2,8 @@
  * The deck and notebook the page's browser tests review: three overdue cards in a known order (a
  * cloze with a wiki link and linked demos, a card with a soft line break, a card with a long
  * answer), a subdeck by tag in another file, and demos that give the cloze's answer away in their
- * code, print a wide table, and run until stopped.
+ * code, print a wide table, draw a chart with a long title and a legend placed below it, and run
+ * until stopped.
  */
 import { workspace, type Workspace } from './server-fixtures';
 
@@ -52,8 +53,16 @@ function demoNotebook(): object {
       code("const k = 10; // growth rate: new maps per layer\nconsole.log('channels', 3 + k)", 1),
       md('## A wide table'),
       code(`import { displayBundle } from 'cardlab'\ndisplayBundle({ 'text/html': ${JSON.stringify(WIDE_TABLE)} })`, 3),
+      md('## A chart with a legend'),
+      code(
+        "import { displayPlotly } from 'cardlab'\n" +
+          "const x = [1, 2, 3, 4]\n" +
+          "displayPlotly({ data: ['DenseNet-BC, k = 12', 'DenseNet, k = 12', 'ResNet, C = 256'].map((name, i) => ({ type: 'scatter', name, x, y: x.map((v) => v * (i + 1)) })),\n" +
+          "  layout: { title: 'Parameters of the first layers against depth for three networks', xaxis: { title: 'layer (depth)' }, yaxis: { title: 'parameters' }, legend: { orientation: 'h', y: -0.2 } } })",
+        5,
+      ),
       md('## A slow run'),
-      code("console.log('started')\nawait new Promise((resolve) => setTimeout(resolve, 120000))", 5),
+      code("console.log('started')\nawait new Promise((resolve) => setTimeout(resolve, 120000))", 7),
     ],
     metadata: { kernelspec: { display_name: 'TypeScript', language: 'typescript', name: 'tslab' } },
     nbformat: 4,
