@@ -164,7 +164,7 @@ describe.each(VIEWPORTS)('at $width×$height', (viewport) => {
     await openReview();
     await reveal();
     await page.click('article.card .back a.wikilink');
-    await page.waitForSelector('dialog#preview[open] .preview-body p');
+    await page.waitForSelector('dialog#preview[open]:not([aria-busy])');
     expect(await page.textContent('#preview-title')).toBe('Composite');
     expect(await page.textContent('dialog#preview .preview-body')).toContain('takes the concatenated feature maps');
     expect(page.url()).toMatch(/#\/review\/DenseNet$/);

@@ -463,6 +463,7 @@ async function openPreview(target) {
   const title = previewDialog.querySelector('#preview-title');
   title.textContent = target;
   body.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
+  previewDialog.setAttribute('aria-busy', 'true');
   if (!previewDialog.open) previewDialog.showModal();
   try {
     const section = await api(`/api/link-preview?target=${encodeURIComponent(target)}`);
@@ -470,6 +471,8 @@ async function openPreview(target) {
     body.innerHTML = section.html; // rendered and escaped by the server
   } catch (err) {
     body.replaceChildren(errorNotice(err));
+  } finally {
+    previewDialog.removeAttribute('aria-busy');
   }
 }
 
