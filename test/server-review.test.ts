@@ -137,6 +137,33 @@ describe('bury and suspend', () => {
   });
 });
 
+describe('the data folder\'s JSON files', () => {
+  test('a damaged flags or settings file is set aside with a warning; the server starts with defaults and writes a good one', async () => {
+    ws = workspace({ 'small.md': SMALL_DECK });
+    fs.mkdirSync(ws.data, { recursive: true });
+    fs.writeFileSync(path.join(ws.data, 'card-flags.json'), '{"version":1,"buried":');
+    fs.writeFileSync(path.join(ws.data, 'deck-settings.json'), '{"version":1,"decks":{"small":{"newPerDay":-5}}}');
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    let warnings: string[];
+    try {
+      cardlab = createApp(ws.config());
+      warnings = warn.mock.calls.map((c) => String(c[0]));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(/card-flags\.json does not read .*moved to .*card-flags\.json\.damaged-\d+/),
+      expect.stringMatching(/deck-settings\.json does not read .*moved to .*deck-settings\.json\.damaged-\d+/),
+    ]);
+    const aside = fs.readdirSync(ws.data).filter((f) => f.includes('.damaged-')).sort();
+    expect(aside).toHaveLength(2);
+    expect(fs.readFileSync(path.join(ws.data, aside[0]), 'utf8')).toBe('{"version":1,"buried":'); // kept as it was
+    expect((await next()).progress).toEqual({ new: 4, learning: 0, review: 2 });
+    await post('/api/decks/small/limits', { newPerDay: 2 }).expect(200);
+    expect(JSON.parse(fs.readFileSync(path.join(ws.data, 'deck-settings.json'), 'utf8'))).toEqual({ version: 1, decks: { small: { newPerDay: 2 } } });
+  });
+});
+
 describe('per-deck daily limits', () => {
   test('set through the API, applied to the session, persisted across a restart, reset with null', async () => {
     start({ 'small.md': SMALL_DECK });
