@@ -249,6 +249,16 @@ describe('browse and link previews', () => {
   });
 });
 
+describe('card text', () => {
+  test('a single line break shows as a break, as in Obsidian (markdown-it breaks)', async () => {
+    start({ 'soft.md': '#flashcards\n\n**Composite Layer**\nThe Composite Layer ==takes the maps==.\n' });
+    const { card } = await next('soft');
+    expect(card.type).toBe('Cloze');
+    expect(card.front).toMatch(/<strong>Composite Layer<\/strong><br>\s*The Composite Layer/);
+    expect(card.back).toMatch(/<strong>Composite Layer<\/strong><br>\s*The Composite Layer <mark class="cloze cloze-answer">takes the maps<\/mark>/);
+  });
+});
+
 describe('stats', () => {
   test('retention (reviews not answered Again) and counts by state', async () => {
     start({ 'small.md': SMALL_DECK });
