@@ -6,13 +6,30 @@ import type { CellEvent } from '../src/cells/events';
 import type { CellStore } from './cell-store';
 import type { CellRuns } from './cell-runs';
 import type { DeckStore } from './deck-store';
+import { deckLimitsSchema } from './deck-settings';
 import { notFound, validate } from './errors';
 import { GRADES } from './review-log';
-import type { Reviews } from './reviews';
+import { CARD_STATES, type Reviews } from './reviews';
 import type { RunSlots } from './run-slots';
 
 const deckIdSchema = z.string().min(1).max(1000);
-const reviewBody = z.object({ cardId: z.string().min(1).max(2000), grade: z.enum(GRADES) }).strict();
+/** A client id: a grade's request id, a review session's id. */
+const clientId = z.string().regex(/^[\w-]{8,100}$/, 'must be 8 to 100 letters, digits, _ or -');
+const cardIdSchema = z.string().min(1).max(2000);
+const reviewBody = z
+  .object({ cardId: cardIdSchema, grade: z.enum(GRADES), requestId: clientId.optional(), session: clientId.optional(), deck: deckIdSchema.optional() })
+  .strict();
+const undoBody = z.object({ session: clientId.optional() }).strict();
+const nextQuery = z.object({ session: clientId.optional() });
+const flagBody = z.object({ cardId: cardIdSchema, action: z.enum(['bury', 'unbury', 'suspend', 'unsuspend']) }).strict();
+const browseQuery = z.object({
+  q: z.string().max(500).optional(),
+  deck: deckIdSchema.optional(),
+  tag: z.string().max(500).optional(),
+  state: z.enum(['all', 'due', ...CARD_STATES]).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).optional(),
+});
+const previewQuery = z.object({ target: z.string().min(1).max(1000) });
 const runBody = z.object({ code: z.string().max(200_000).optional() }).strict();
 const runIdSchema = z.string().uuid();
 const statsQuery = z.object({ deck: deckIdSchema.optional() });
@@ -29,16 +46,39 @@ export function apiRoutes(deps: { reviews: Reviews; decks: DeckStore; cells: Cel
   });
 
   api.get('/decks/:id/next', async (req, res) => {
-    res.json(await reviews.next(validate(deckIdSchema, req.params.id, 'deck id')));
+    const query = validate(nextQuery, req.query, 'next query');
+    res.json(await reviews.next(validate(deckIdSchema, req.params.id, 'deck id'), query));
+  });
+
+  // The deck's daily limits (new cards, reviews), kept in the data folder.
+  api.post('/decks/:id/limits', async (req, res) => {
+    const body = validate(deckLimitsSchema, req.body ?? {}, 'deck limits');
+    res.json(await reviews.setLimits(validate(deckIdSchema, req.params.id, 'deck id'), body));
   });
 
   api.post('/review', async (req, res) => {
     const body = validate(reviewBody, req.body, 'review');
-    res.json(await reviews.grade(body.cardId, body.grade));
+    res.json(await reviews.grade(body.cardId, body.grade, { requestId: body.requestId, session: body.session, deck: body.deck }));
   });
 
-  api.post('/review/undo', async (_req, res) => {
-    res.json(await reviews.undo());
+  api.post('/review/undo', async (req, res) => {
+    res.json(await reviews.undo(validate(undoBody, req.body ?? {}, 'undo')));
+  });
+
+  // Bury (until tomorrow) or suspend a card: kept in the data folder, the deck file is not touched.
+  api.post('/cards/flag', async (req, res) => {
+    const body = validate(flagBody, req.body, 'card flag');
+    res.json(await reviews.flag(body.cardId, body.action));
+  });
+
+  // The browse page: every card matching a text, tag, deck and state, with its schedule.
+  api.get('/cards', async (req, res) => {
+    res.json(await reviews.browse(validate(browseQuery, req.query, 'browse query')));
+  });
+
+  // A wiki link's target (`Note#Heading`), rendered, for the review page's link preview.
+  api.get('/link-preview', async (req, res) => {
+    res.json(await reviews.linkPreview(validate(previewQuery, req.query, 'link preview').target));
   });
 
   api.get('/stats', async (req, res) => {

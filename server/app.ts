@@ -5,6 +5,8 @@
 import express, { type Express } from 'express';
 import type { ReviewSettings } from '../src/cards/review';
 import { apiRoutes } from './api';
+import { CardFlags } from './card-flags';
+import { DeckSettings } from './deck-settings';
 import { Accounts } from './accounts';
 import { CellStore } from './cell-store';
 import { CellRuns } from './cell-runs';
@@ -24,6 +26,9 @@ export interface CardlabApp {
   decks: DeckStore;
   cells: CellStore;
   log: ReviewLog;
+  /** Buried/suspended cards and per-deck limits (data folder, not the deck files). */
+  flags: CardFlags;
+  deckSettings: DeckSettings;
   reviews: Reviews;
   slots: RunSlots;
   /** Coursework: accounts, submissions and grades in the data folder's SQLite file. */
@@ -41,8 +46,9 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   const log = new ReviewLog(config.dataDir);
   const slots = new RunSlots(config.maxConcurrentRuns, config.cellQueueLimit);
   const cellRuns = new CellRuns(config);
-  const reviews = new Reviews(decks, cells, log, {
-    newPerDay: config.newPerDay,
+  const flags = new CardFlags(config.dataDir);
+  const deckSettings = new DeckSettings(config.dataDir, { newPerDay: config.newPerDay, reviewsPerDay: null });
+  const reviews = new Reviews(decks, cells, log, flags, deckSettings, {
     settings,
     attachmentUrl: (file) => `/attachments/${encodeURIComponent(file)}`,
   });
@@ -69,5 +75,5 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
     decks.close();
     db.close();
   };
-  return { app, decks, cells, log, reviews, slots, db, grader, cellRuns, close };
+  return { app, decks, cells, log, flags, deckSettings, reviews, slots, db, grader, cellRuns, close };
 }

@@ -32,6 +32,11 @@ const gradeEntrySchema = z.object({
   comment: z.string(),
   interval: z.number(),
   ease: z.number().nullable(),
+  /** The review session the grade was given in (the page's; undo is per session). */
+  session: z.string().optional(),
+  /** The client's id for this grade request: a repeat of it is answered with `response`. */
+  requestId: z.string().optional(),
+  response: z.unknown().optional(),
 });
 const undoEntrySchema = z.object({ type: z.literal('undo'), id: z.string(), at: z.string() });
 
@@ -42,6 +47,8 @@ export class ReviewLog {
   readonly file: string;
   /** Grades not undone, oldest first. */
   private grades: GradeEntry[] = [];
+  /** Every grade that came with a request id, undone ones included (a late repeat still gets its answer). */
+  private byRequestId = new Map<string, GradeEntry>();
   private writing: Promise<void> = Promise.resolve();
   /** Bumped on every change, so that callers can cache what they derive from the log. */
   version = 0;
@@ -67,7 +74,10 @@ export class ReviewLog {
         } catch {
           console.warn(`cardlab: ${this.file}:${i + 1} is not a review log entry; skipped`);
         }
-        if (parsed?.type === 'grade') grades.push(parsed);
+        if (parsed?.type === 'grade') {
+          grades.push(parsed);
+          if (parsed.requestId) this.byRequestId.set(parsed.requestId, parsed);
+        }
         else if (parsed?.type === 'undo') undone.add(parsed.id);
       });
     this.grades = grades.filter((g) => !undone.has(g.id));
@@ -84,14 +94,22 @@ export class ReviewLog {
   async addGrade(entry: Omit<GradeEntry, 'type' | 'id'>): Promise<GradeEntry> {
     const full: GradeEntry = { type: 'grade', id: randomUUID(), ...entry };
     this.grades.push(full);
+    if (full.requestId) this.byRequestId.set(full.requestId, full);
     this.version++;
     await this.append(full);
     return full;
   }
 
-  /** The latest grade not undone yet. */
-  last(): GradeEntry | undefined {
-    return this.grades.at(-1);
+  /** The latest grade not undone yet; with `session`, that session's. */
+  last(session?: string): GradeEntry | undefined {
+    if (session === undefined) return this.grades.at(-1);
+    for (let i = this.grades.length - 1; i >= 0; i--) if (this.grades[i].session === session) return this.grades[i];
+    return undefined;
+  }
+
+  /** The grade given for a request id (undone or not), if any. */
+  byRequest(requestId: string): GradeEntry | undefined {
+    return this.byRequestId.get(requestId);
   }
 
   async markUndone(entry: GradeEntry): Promise<void> {

@@ -1,26 +1,37 @@
 /**
  * Reviewing over HTTP: today's queue of a deck, the card to show next (rendered, with the next
- * interval of each grade and its live demos), grading with write-back, undo, and stats. Parsing,
+ * interval of each grade and its live demos), grading with write-back (a repeated request id gets
+ * the first answer), undo per review session, bury/suspend, per-deck limits, browsing, link
+ * previews and stats. Decks nest by the plugin's tag hierarchy (deck-tree.ts). Parsing,
  * scheduling, writing and rendering are the card library's; this module only wires them to the
  * session state kept in the review log.
  */
+import fs from 'fs';
+import path from 'path';
 import type { Card, Note } from '../src/cards/model';
-import { renderSide, type RenderOptions } from '../src/cards/render';
+import { renderMarkdown, renderSide, type RenderOptions } from '../src/cards/render';
+import { DEFAULT_FLASHCARD_TAGS } from '../src/cards/options';
 import { dueDateHistogram, gradeCard, noteEaseOf, type ReviewSettings } from '../src/cards/review';
 import { addDays, calendarDaysBetween, formatYmd, startOfDay } from '../src/cards/scheduling/dates';
 import { DueDateHistogram } from '../src/cards/scheduling/histogram';
 import { isFsrsSchedule, difficultyToEase } from '../src/cards/scheduling/fsrs';
 import { resolveSchedulerSettings, reviewSchedule, scheduleDueTime, type SchedulerSettings, type SiblingSchedule } from '../src/cards/scheduling/scheduler';
 import { undoGrade } from '../src/cards/undo';
+import type { CardFlags } from './card-flags';
 import type { CellStore } from './cell-store';
+import { cellTitle } from './cell-titles';
 import type { Deck, DeckItem, DeckStore } from './deck-store';
+import type { DeckLimits, DeckLimitsInput, DeckSettings } from './deck-settings';
+import { buildDeckTree, subdeckPath, type DeckNode } from './deck-tree';
 import { HttpError, notFound } from './errors';
+import { noteSection, parseLinkTarget } from './note-section';
 import { buildSession, isDue, sessionState, type Session } from './queue';
-import { GRADES, type Grade, type ReviewLog } from './review-log';
+import { GRADES, type Grade, type GradeEntry, type ReviewLog } from './review-log';
 
 export interface CardView {
   id: string;
   cardKey: string;
+  /** The deck being reviewed (the card may be in one of its subdecks). */
   deck: string;
   sibling: number;
   siblings: number;
@@ -33,28 +44,80 @@ export interface CardView {
   isNew: boolean;
   /** What each grade would schedule, for the buttons. */
   intervals: Record<Grade, { interval: number; due: string } | null>;
-  cells: { id: string; notebook: string; index: number; code: string; links: string[] }[];
+  /** Linked notebook cells; `title` says what the demo shows. */
+  cells: { id: string; notebook: string; index: number; code: string; links: string[]; title: string }[];
   /** What is wrong with the card in the file (shown with it), e.g. a scheduling comment that does not read. */
   problems: string[];
-  source: { file: string; line: number };
+  /** The card's tags (its deck tags and its own tag), with `#`. */
+  tags: string[];
+  /** Where the card is: relative file, 0-based first line, absolute path (for "open in editor" links). */
+  source: { file: string; line: number; path: string };
 }
 
 export interface DeckSummary {
   id: string;
   name: string;
-  counts: { new: number; due: number; total: number };
-  /** Left in today's session: due, new (within the daily limit) and again. */
+  /** Tag decks nest (`DenseNet/extra` under `DenseNet`). */
+  parent: string | null;
+  depth: number;
+  children: string[];
+  /** Over the deck and its subdecks. */
+  counts: { new: number; due: number; total: number; suspended: number; buried: number };
+  /** Left in today's session: due (review), new (within the daily limit) and again (learning). */
   session: { due: number; new: number; again: number };
+  limits: DeckLimits;
   error: string | null;
+}
+
+export interface GradeResult {
+  cardId: string;
+  grade: Grade;
+  schedule: SiblingSchedule;
+  previous: SiblingSchedule | null;
+  comment: string;
+  line: number;
+  requestId: string | null;
+  /** True when this answers a repeat of a request id already graded: nothing was written again. */
+  repeated?: boolean;
+}
+
+export type CardState = 'new' | 'learning' | 'young' | 'mature' | 'suspended' | 'buried';
+export const CARD_STATES: readonly CardState[] = ['new', 'learning', 'young', 'mature', 'suspended', 'buried'];
+/** Anki's line between young and mature cards. */
+const MATURE_DAYS = 21;
+
+export interface BrowseQuery {
+  q?: string;
+  deck?: string;
+  tag?: string;
+  state?: CardState | 'due' | 'all';
+  limit?: number;
+}
+
+export interface BrowseRow {
+  id: string;
+  deck: string;
+  question: string;
+  answer: string;
+  tags: string[];
+  state: CardState;
+  due: string | null;
+  interval: number | null;
+  ease: number | null;
+  source: { file: string; line: number };
 }
 
 export class Reviews {
   private readonly scheduler: SchedulerSettings;
+  private readonly flashcardTags: string[];
   private histogramCache: { key: string; histogram: DueDateHistogram } | null = null;
+  private treeCache: { version: number; tree: Map<string, DeckNode> } | null = null;
   private sessionCache = new Map<string, { key: string; session: Session<DeckItem> }>();
   private renderCache = new Map<string, { front: string; back: string }>();
   private readonly renderOptions = new Map<string, RenderOptions>();
   private viewCache: { key: string; view: CardView } | null = null;
+  /** Grades being written, by request id: a repeat that comes before the first is done waits for it. */
+  private readonly inflight = new Map<string, Promise<GradeResult>>();
   /** A note's ease for new cards (its cards' average): per parsed note, which is replaced when the file changes. */
   private readonly noteEases = new WeakMap<Note, number | null>();
   private readonly noteHistograms = new WeakMap<Note, { day: string; counts: Map<number, number> }>();
@@ -63,28 +126,53 @@ export class Reviews {
     private readonly decks: DeckStore,
     private readonly cells: CellStore,
     private readonly log: ReviewLog,
-    private readonly options: { newPerDay: number; settings: ReviewSettings; attachmentUrl: (file: string) => string },
+    private readonly flags: CardFlags,
+    private readonly deckSettings: DeckSettings,
+    private readonly options: { settings: ReviewSettings; attachmentUrl: (file: string) => string },
   ) {
     this.scheduler = resolveSchedulerSettings(options.settings);
+    this.flashcardTags = (options.settings.flashcardTags ?? [...DEFAULT_FLASHCARD_TAGS]).map((t) => (t.startsWith('#') ? t : '#' + t));
   }
 
   private async refresh(): Promise<void> {
     await Promise.all([this.decks.refresh(), this.cells.refresh()]);
   }
 
-  private deck(id: string): Deck {
-    const deck = this.decks.get(id);
+  /** The decks nested by tag, rebuilt when a deck file changes. */
+  private tree(): Map<string, DeckNode> {
+    if (this.treeCache?.version !== this.decks.version) {
+      this.treeCache = { version: this.decks.version, tree: buildDeckTree(this.decks.list(), this.flashcardTags) };
+    }
+    return this.treeCache.tree;
+  }
+
+  private deck(id: string): DeckNode {
+    const deck = this.tree().get(id);
     if (!deck) throw notFound(`deck "${id}"`);
     return deck;
   }
 
-  private session(deck: Deck, now: Date): Session<DeckItem> {
+  /** The file an item comes from. */
+  private fileOf(item: DeckItem): Deck {
+    const file = this.decks.get(item.deckId);
+    if (!file?.note) throw new HttpError(409, `the deck file of card "${item.key}" is gone; load the next card again`);
+    return file;
+  }
+
+  /** Today's grades of the deck's cards (wherever they were reviewed from: the deck, a parent, a subdeck). */
+  private todaysEntries(deck: DeckNode, day: string): GradeEntry[] {
+    const cards = new Set(deck.items.map((i) => i.cardKey));
+    return this.log.entries({ day }).filter((e) => cards.has(e.card));
+  }
+
+  private session(deck: DeckNode, now: Date): Session<DeckItem> {
     const day = formatYmd(now);
-    const key = `${this.decks.version}|${this.log.version}|${day}|${deck.id}|${Math.floor(now.getTime() / 60_000)}`;
+    const key = [this.decks.version, this.log.version, this.flags.version, this.deckSettings.version, day, Math.floor(now.getTime() / 60_000)].join('|');
     const cached = this.sessionCache.get(deck.id);
     if (cached?.key === key) return cached.session;
-    const state = sessionState(this.log.entries({ deck: deck.id, day }));
-    const session = buildSession(deck.items, state, now, this.options.newPerDay);
+    const state = sessionState(this.todaysEntries(deck, day));
+    const limits = this.deckSettings.limits(deck.id);
+    const session = buildSession(deck.items, state, now, { ...limits, hidden: (id) => this.flags.isHidden(id, day) });
     this.sessionCache.set(deck.id, { key, session });
     return session;
   }
@@ -113,24 +201,47 @@ export class Reviews {
 
   async listDecks(now = new Date()): Promise<DeckSummary[]> {
     await this.refresh();
-    return this.decks.list().map((deck) => {
-      const counts = { new: 0, due: 0, total: deck.items.length };
+    const day = formatYmd(now);
+    return [...this.tree().values()].map((deck) => {
+      const counts = { new: 0, due: 0, total: deck.items.length, suspended: 0, buried: 0 };
       for (const item of deck.items) {
-        if (item.schedule === null) counts.new++;
+        if (this.flags.isSuspended(item.key)) counts.suspended++;
+        else if (this.flags.isBuried(item.key, day)) counts.buried++;
+        else if (item.schedule === null) counts.new++;
         else if (isDue(item.schedule, now)) counts.due++;
       }
       const s = deck.error ? { due: 0, new: 0, again: 0 } : this.session(deck, now);
-      return { id: deck.id, name: deck.name, counts, session: { due: s.due, new: s.new, again: s.again }, error: deck.error };
+      return {
+        id: deck.id,
+        name: deck.name,
+        parent: deck.parent,
+        depth: deck.depth,
+        children: deck.children,
+        counts,
+        session: { due: s.due, new: s.new, again: s.again },
+        limits: this.deckSettings.limits(deck.id),
+        error: deck.error,
+      };
     });
   }
 
-  async next(deckId: string, now = new Date()): Promise<{ card: CardView | null; remaining: number; error: string | null }> {
+  async next(deckId: string, options: { session?: string } = {}, now = new Date()) {
     await this.refresh();
     const deck = this.deck(deckId);
-    if (deck.error) return { card: null, remaining: 0, error: deck.error };
+    const undoable = options.session ? this.log.last(options.session) : undefined;
+    const base = { deck: { id: deck.id, name: deck.name, parent: deck.parent }, undo: undoable ? { cardId: undoable.item, grade: undoable.grade } : null };
+    if (deck.error) return { ...base, card: null, remaining: 0, progress: { new: 0, learning: 0, review: 0 }, error: deck.error };
     const session = this.session(deck, now);
     const item = session.queue[0];
-    return { card: item ? this.view(deck, item, now) : null, remaining: session.queue.length, error: null };
+    return {
+      ...base,
+      card: item ? this.view(deck, item, now) : null,
+      remaining: session.queue.length,
+      // Anki's three numbers: new, learning (answered Again today), review (due).
+      progress: { new: session.new, learning: session.again, review: session.due },
+      limits: this.deckSettings.limits(deck.id),
+      error: null,
+    };
   }
 
   private renderOptionsFor(note: Note): RenderOptions {
@@ -156,8 +267,8 @@ export class Reviews {
   }
 
   /** The view of the card to show; the same for a minute while neither the decks nor the notebooks change. */
-  private view(deck: Deck, item: DeckItem, now: Date): CardView {
-    const key = `${item.key}|${this.decks.version}|${this.cells.version}|${Math.floor(now.getTime() / 60_000)}`;
+  private view(deck: DeckNode, item: DeckItem, now: Date): CardView {
+    const key = `${deck.id}|${item.key}|${this.decks.version}|${this.cells.version}|${Math.floor(now.getTime() / 60_000)}`;
     if (this.viewCache?.key !== key) this.viewCache = { key, view: this.buildView(deck, item, now) };
     return this.viewCache.view;
   }
@@ -167,8 +278,9 @@ export class Reviews {
     return this.noteEases.get(note)!;
   }
 
-  private buildView(deck: Deck, item: DeckItem, now: Date): CardView {
-    const note = deck.note!;
+  private buildView(deck: DeckNode, item: DeckItem, now: Date): CardView {
+    const file = this.fileOf(item);
+    const note = file.note!;
     const histogram = this.histogram(now);
     const noteEase = this.noteEase(note);
     const intervals = {} as CardView['intervals'];
@@ -189,9 +301,10 @@ export class Reviews {
       schedule: item.schedule,
       isNew: item.schedule === null,
       intervals,
-      cells: this.cells.cellsFor(note, item.card).map((c) => this.cells.describe(c)),
+      cells: this.cells.cellsFor(note, item.card).map((c) => ({ ...this.cells.describe(c), title: cellTitle(c) })),
       problems: problemsOf(item),
-      source: { file: deck.relPath, line: item.card.range.start },
+      tags: tagsOf(item.card),
+      source: { file: file.relPath, line: item.card.range.start, path: file.file },
     };
   }
 
@@ -203,7 +316,24 @@ export class Reviews {
     return { deck, item };
   }
 
-  async grade(id: string, grade: Grade, now = new Date()) {
+  /**
+   * Grades a card and writes its schedule back. With a request id, the grade is given once: a repeat
+   * (a double click, a client's retry), even one sent while the first is still being written, gets
+   * the first answer and writes nothing.
+   */
+  async grade(id: string, grade: Grade, options: { requestId?: string; session?: string; deck?: string } = {}, now = new Date()): Promise<GradeResult> {
+    const { requestId } = options;
+    if (!requestId) return this.gradeOnce(id, grade, options, now);
+    const done = this.log.byRequest(requestId);
+    if (done) return { ...(done.response as GradeResult), repeated: true };
+    const pending = this.inflight.get(requestId);
+    if (pending) return { ...(await pending), repeated: true };
+    const first = this.gradeOnce(id, grade, options, now).finally(() => this.inflight.delete(requestId));
+    this.inflight.set(requestId, first);
+    return first;
+  }
+
+  private async gradeOnce(id: string, grade: Grade, options: { requestId?: string; session?: string; deck?: string }, now: Date): Promise<GradeResult> {
     await this.decks.refresh();
     const { deck, item } = this.findItem(id);
     let result;
@@ -222,10 +352,19 @@ export class Reviews {
       this.decks.invalidate(deck.file);
     }
     if (!result.schedule || !result.comment) throw new HttpError(500, 'the grade produced no schedule');
+    const response: GradeResult = {
+      cardId: id,
+      grade,
+      schedule: result.schedule,
+      previous: result.previous,
+      comment: result.comment,
+      line: result.line,
+      requestId: options.requestId ?? null,
+    };
     await this.log.addGrade({
       at: now.toISOString(),
       day: formatYmd(now),
-      deck: deck.id,
+      deck: options.deck ?? deck.id,
       card: item.cardKey,
       item: item.key,
       sibling: item.sibling,
@@ -238,15 +377,20 @@ export class Reviews {
       comment: result.comment,
       interval: result.schedule.interval,
       ease: easeOf(result.schedule),
+      ...(options.session ? { session: options.session } : {}),
+      ...(options.requestId ? { requestId: options.requestId, response } : {}),
     });
-    return { cardId: id, grade, schedule: result.schedule, previous: result.previous, comment: result.comment, line: result.line };
+    return response;
   }
 
-  /** Undoes the latest grade: its card's comment goes back exactly as it was. */
-  async undo() {
-    const entry = this.log.last();
-    if (!entry) throw new HttpError(409, 'nothing to undo');
-    const deck = this.decks.get(entry.deck);
+  /**
+   * Undoes the latest grade of a review session (the page's), or without one the latest grade of
+   * all (for scripts): its card's comment goes back exactly as it was.
+   */
+  async undo(options: { session?: string } = {}) {
+    const entry = this.log.last(options.session);
+    if (!entry) throw new HttpError(409, options.session ? 'nothing to undo in this review session' : 'nothing to undo');
+    const deck = this.decks.get(entry.file.replace(/\.md$/i, ''));
     if (!deck) throw new HttpError(409, `the deck of the last grade (${entry.file}) is gone; nothing was undone`);
     try {
       await undoGrade(
@@ -260,42 +404,149 @@ export class Reviews {
     return { cardId: entry.item, grade: entry.grade, restored: entry.previousComment };
   }
 
+  /** Buries a card until tomorrow, or suspends/unsuspends it; stored in the data folder, never in the deck file. */
+  async flag(id: string, action: 'bury' | 'unbury' | 'suspend' | 'unsuspend', now = new Date()) {
+    await this.decks.refresh();
+    this.findItem(id); // 404 for an unknown card
+    if (action === 'bury') await this.flags.bury(id, formatYmd(now));
+    else if (action === 'unbury') await this.flags.unbury(id);
+    else await this.flags.setSuspended(id, action === 'suspend', now);
+    return { cardId: id, suspended: this.flags.isSuspended(id), buried: this.flags.isBuried(id, formatYmd(now)) };
+  }
+
+  async setLimits(deckId: string, input: DeckLimitsInput) {
+    await this.refresh();
+    this.deck(deckId);
+    return this.deckSettings.setLimits(deckId, input);
+  }
+
+  /** Every card's item once, with the deck (node) it is listed under. */
+  private allItems(deckId?: string): { item: DeckItem; deck: string }[] {
+    const tree = this.tree();
+    const nodes = deckId === undefined ? [...tree.values()].filter((n) => n.parent === null) : [this.deck(deckId)];
+    const seen = new Map<string, { item: DeckItem; deck: string }>();
+    for (const node of nodes) for (const item of node.items) if (!seen.has(item.key)) seen.set(item.key, { item, deck: this.deckOfItem(item) });
+    return [...seen.values()];
+  }
+
+  /** The deck an item is in (its first deck tag's, or its file's). */
+  private deckOfItem(item: DeckItem): string {
+    const sub = item.card.decks.map((d) => subdeckPath(d, this.flashcardTags) ?? '').find((p) => p !== '');
+    return sub && this.tree().has(sub) && !item.card.decks.some((d) => subdeckPath(d, this.flashcardTags) === '') ? sub : item.deckId;
+  }
+
+  private stateOf(item: DeckItem, day: string, learning: Set<string>): CardState {
+    if (this.flags.isSuspended(item.key)) return 'suspended';
+    if (this.flags.isBuried(item.key, day)) return 'buried';
+    if (learning.has(item.key)) return 'learning';
+    if (item.schedule === null) return 'new';
+    return item.schedule.interval >= MATURE_DAYS ? 'mature' : 'young';
+  }
+
+  private learningToday(day: string): Set<string> {
+    return new Set(sessionState(this.log.entries({ day })).again);
+  }
+
+  /** Cards matching a text (question or answer), tag, deck and state, with each one's schedule. */
+  async browse(query: BrowseQuery, now = new Date()): Promise<{ total: number; cards: BrowseRow[]; tags: string[] }> {
+    await this.refresh();
+    const day = formatYmd(now);
+    const learning = this.learningToday(day);
+    const words = (query.q ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const tag = query.tag?.replace(/^#/, '').toLowerCase();
+    const all = this.allItems(query.deck);
+    const tags = new Set<string>();
+    const rows: BrowseRow[] = [];
+    for (const { item, deck } of all) {
+      const cardTags = tagsOf(item.card);
+      cardTags.forEach((t) => tags.add(t));
+      if (tag && !cardTags.some((t) => t.slice(1).toLowerCase() === tag || t.slice(1).toLowerCase().startsWith(tag + '/'))) continue;
+      const sibling = item.card.siblings[item.sibling];
+      if (words.length > 0) {
+        const text = `${sibling.front}\n${sibling.back}`.toLowerCase();
+        if (!words.every((w) => text.includes(w))) continue;
+      }
+      const state = this.stateOf(item, day, learning);
+      if (query.state && query.state !== 'all') {
+        if (query.state === 'due' ? !(item.schedule && isDue(item.schedule, now) && state !== 'suspended' && state !== 'buried') : state !== query.state) continue;
+      }
+      const s = item.schedule;
+      rows.push({
+        id: item.key,
+        deck,
+        question: plain(sibling.front),
+        answer: plain(sibling.back),
+        tags: cardTags,
+        state,
+        due: s ? formatYmd(new Date(scheduleDueTime(s))) : null,
+        interval: s ? s.interval : null,
+        ease: s ? easeOf(s) : null,
+        source: { file: this.fileOf(item).relPath, line: item.card.range.start },
+      });
+    }
+    return { total: rows.length, cards: rows.slice(0, query.limit ?? 200), tags: [...tags].sort() };
+  }
+
+  /** The rendered section a wiki link names (`Note#Heading`, `Note#^block`, `Note`), for the page's preview. */
+  async linkPreview(target: string): Promise<{ target: string; title: string; html: string }> {
+    await this.decks.refresh();
+    const link = parseLinkTarget(target);
+    const note = this.decks.notes().find((n) => n.title.toLowerCase() === link.note.toLowerCase());
+    if (!note) throw notFound(`note "${link.note}" (it is not in the cards folder)`);
+    const text = await fs.promises.readFile(path.join(this.decks.dir, note.path), 'utf8');
+    const section = noteSection(text, link);
+    if (section === null) throw notFound(`"${target}" (no such ${link.blockId ? 'block' : 'heading'} in ${note.path})`);
+    // The heading is the preview's title: not repeated in its body.
+    const body = link.heading ? section.split('\n').slice(1).join('\n') : section;
+    return { target, title: link.heading ?? note.title, html: renderMarkdown(body, this.renderOptionsFor(note)) };
+  }
+
   async stats(deckId: string | undefined, now = new Date()) {
     await this.refresh();
-    const decks = deckId === undefined ? this.decks.list() : [this.deck(deckId)];
+    const day = formatYmd(now);
+    const learning = this.learningToday(day);
+    const items = this.allItems(deckId).map((x) => x.item);
     const forecast = new Array<number>(30).fill(0);
     const intervals = new Map<number, number>();
     const eases = new Map<number, number>();
+    const states = Object.fromEntries(CARD_STATES.map((s) => [s, 0])) as Record<CardState, number>;
     let newCards = 0;
-    for (const deck of decks) {
-      for (const item of deck.items) {
-        const s = item.schedule;
-        if (!s) {
-          newCards++;
-          continue;
-        }
-        // Overdue cards count today.
-        const days = Math.max(0, calendarDaysBetween(now, new Date(scheduleDueTime(s))));
-        if (days < 30) forecast[days]++;
-        intervals.set(s.interval, (intervals.get(s.interval) ?? 0) + 1);
-        const ease = easeOf(s);
-        if (ease !== null) eases.set(ease, (eases.get(ease) ?? 0) + 1);
+    for (const item of items) {
+      states[this.stateOf(item, day, learning)]++;
+      const s = item.schedule;
+      if (!s) {
+        newCards++;
+        continue;
       }
+      // Overdue cards count today.
+      const days = Math.max(0, calendarDaysBetween(now, new Date(scheduleDueTime(s))));
+      if (days < 30) forecast[days]++;
+      intervals.set(s.interval, (intervals.get(s.interval) ?? 0) + 1);
+      const ease = easeOf(s);
+      if (ease !== null) eases.set(ease, (eases.get(ease) ?? 0) + 1);
     }
-    const ids = new Set(decks.map((d) => d.id));
+    const cards = new Set(items.map((i) => i.cardKey));
+    const entries = this.log.entries().filter((e) => cards.has(e.card));
     const perDay = new Map<string, Record<Grade, number>>();
-    for (const e of this.log.entries()) {
-      if (!ids.has(e.deck)) continue;
+    for (const e of entries) {
       const row = perDay.get(e.day) ?? { Again: 0, Hard: 0, Good: 0, Easy: 0 };
       row[e.grade]++;
       perDay.set(e.day, row);
     }
+    const monthAgo = formatYmd(addDays(startOfDay(now), -29));
     const sorted = <K extends number | string>(m: Map<K, number>) =>
       [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([value, count]) => ({ value, count }));
     return {
       deck: deckId ?? null,
       newCards,
-      forecast: forecast.map((count, day) => ({ day, date: formatYmd(addDays(startOfDay(now), day)), count })),
+      states,
+      // Anki's "true retention": reviews of cards already learned that were not answered Again.
+      retention: {
+        today: retention(entries.filter((e) => e.day === day)),
+        month: retention(entries.filter((e) => e.day >= monthAgo)),
+        all: retention(entries),
+      },
+      forecast: forecast.map((count, d) => ({ day: d, date: formatYmd(addDays(startOfDay(now), d)), count })),
       intervals: sorted(intervals),
       eases: sorted(eases),
       reviewsPerDay: [...perDay]
@@ -303,6 +554,27 @@ export class Reviews {
         .map(([date, grades]) => ({ date, count: GRADES.reduce((n, g) => n + grades[g], 0), grades })),
     };
   }
+}
+
+function retention(entries: readonly GradeEntry[]): { reviews: number; passed: number; rate: number | null } {
+  const reviews = entries.filter((e) => !e.wasNew);
+  const passed = reviews.filter((e) => e.grade !== 'Again').length;
+  return { reviews: reviews.length, passed, rate: reviews.length ? passed / reviews.length : null };
+}
+
+function tagsOf(card: Card): string[] {
+  return [...new Set([...card.decks, ...(card.tag ? [card.tag] : [])].map((t) => '#' + t.replace(/^#/, '')))];
+}
+
+/** A one-line plain-text excerpt of card markdown for the browse table. */
+function plain(markdown: string): string {
+  const text = markdown
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/!?\[\[([^\]|]+)(\|[^\]]*)?\]\]/g, '$1')
+    .replace(/[*_=`]+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > 160 ? text.slice(0, 159) + '…' : text;
 }
 
 /** A segment that is there but does not read as a schedule (the plugin's new-card placeholder aside). */

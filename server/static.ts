@@ -25,6 +25,8 @@ export function staticRoutes(cardsDir: string): Router {
   router.use('/vendor/katex', folder(path.join(packageDir('katex'), 'dist')));
   router.get('/vendor/plotly.min.js', (_req, res) => res.sendFile(path.join(packageDir('plotly.js-dist-min'), 'plotly.min.js')));
   router.get('/vendor/highlight.css', (_req, res) => res.sendFile(path.join(packageDir('highlight.js'), 'styles', 'github.min.css')));
+  // The page loads this one instead when the system is in dark mode.
+  router.get('/vendor/highlight-dark.css', (_req, res) => res.sendFile(path.join(packageDir('highlight.js'), 'styles', 'github-dark.min.css')));
   // Images a card embeds (`![[figure.png]]`): a plain file name in the cards folder, nothing else.
   router.get('/attachments/:name', (req, res, next) => {
     const name = String(req.params.name);

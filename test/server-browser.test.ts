@@ -79,7 +79,7 @@ test('review a card end to end and run its live demo', async () => {
   await page.keyboard.press(' ');
   await page.waitForSelector('article.card .back', { state: 'visible' });
   expect(await page.textContent('article.card .back .cloze-answer')).toBeTruthy();
-  const goodLabel = await page.textContent('.grades button[data-grade="Good"] small');
+  const goodLabel = await page.textContent('.grades button[data-grade="Good"] .ivl');
   expect(goodLabel).toMatch(/^\d+(\.\d)?(d|mo|y)$/);
 
   // The live demo under the card: run it, its stdout and its plotly chart appear.
@@ -105,7 +105,7 @@ test('review a card end to end and run its live demo', async () => {
   expect(ws.read('DenseNet.md')).toBe(before);
   await page.keyboard.press(' ');
   await page.keyboard.press('3');
-  await page.waitForSelector('.last-grade');
+  await page.waitForSelector('.last-grade:has-text("Good: next review")'); // not the "Undid Good." already shown
   expect(changedLines(before, ws.read('DenseNet.md'))).toHaveLength(1);
 
   // The stats page draws its charts.

@@ -6,6 +6,7 @@ import {
   channelGrowth, paramsOverDepth, featureReuseHeatmap, trainingCurves, confusionMatrixHeatmap, dataEfficiency, tableFallback,
   dueForecast, intervalDistribution, easeDistribution, reviewsPerDay, statsFigures,
 } from '../src/viz';
+import { countAxis } from '../src/viz/stats';
 import { compareConvParams } from '../src/densenet/analytic';
 import { notebookSize, bySize, NOTEBOOK_SIZE_ENV } from '../src/cells/size';
 import { runCell } from '../src/cells/runner';
@@ -163,26 +164,46 @@ describe('review stats figures (the web UI\'s stats page)', () => {
     const fig = dueForecast(forecast);
     expect(traces(fig)).toHaveLength(1);
     expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: ['2026-11-27', '2026-11-28', '2026-11-29'], y: [3, 0, 5] });
-    expect(fig.layout?.title).toEqual({ text: 'Due in the next 3 days' });
+    expect(fig.layout?.title).toMatchObject({ text: 'Due in the next 3 days' });
     expect(titleOf(fig.layout, 'xaxis')).toBe('date');
     expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
     expect(traces(dueForecast([]))[0]).toMatchObject({ x: [], y: [] });
   });
 
-  test('intervalDistribution: a bar for each interval in days', () => {
+  test('intervalDistribution: a bar per interval range (not 1-day bars over years), empty ranges between kept', () => {
     const fig = intervalDistribution(intervals);
     expect(traces(fig)).toHaveLength(1);
-    expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: [1, 4, 100], y: [2, 1, 7] });
-    expect(titleOf(fig.layout, 'xaxis')).toBe('interval (days)');
+    expect(traces(fig)[0]).toMatchObject({
+      type: 'bar',
+      x: ['1 d', '2–3 d', '4–7 d', '1–2 wk', '2–4 wk', '1–3 mo', '3–6 mo'],
+      y: [2, 0, 1, 0, 0, 0, 7],
+    });
+    expect(fig.layout).toMatchObject({ xaxis: { type: 'category' } });
+    expect(titleOf(fig.layout, 'xaxis')).toBe('interval');
+    expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
+    expect(traces(intervalDistribution([{ value: 5000, count: 1 }]))[0]).toMatchObject({ x: ['5 y +'], y: [1] });
+  });
+
+  test('easeDistribution: eases stored ×100 are shown as the factor (250 → 2.5), in steps of 0.1', () => {
+    const fig = easeDistribution([...eases, { value: 254, count: 1 }]);
+    expect(traces(fig)).toHaveLength(1);
+    const t = traces(fig)[0];
+    expect(t.x).toHaveLength(13);
+    expect([t.x![0], t.x![12]]).toEqual(['1.3', '2.5']);
+    expect([t.y![0], t.y![12]]).toEqual([1, 7]);
+    expect((t.y as number[]).slice(1, 12).every((c) => c === 0)).toBe(true);
+    expect(titleOf(fig.layout, 'xaxis')).toBe('ease');
     expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
   });
 
-  test('easeDistribution: eases stored ×100 are shown as the factor (250 → 2.5)', () => {
-    const fig = easeDistribution(eases);
-    expect(traces(fig)).toHaveLength(1);
-    expect(traces(fig)[0]).toMatchObject({ type: 'bar', x: [1.3, 2.5], y: [1, 6] });
-    expect(titleOf(fig.layout, 'xaxis')).toBe('ease');
-    expect(titleOf(fig.layout, 'yaxis')).toBe('cards');
+  test('count axes tick at whole cards; no plotly toolbar; the legend has its own row under the title', () => {
+    for (const [max, dtick] of [[0, 1], [1, 1], [3, 1], [7, 2], [23, 5], [480, 100]]) {
+      expect(countAxis('cards', max)).toMatchObject({ tickmode: 'linear', tick0: 0, dtick });
+    }
+    const fig = reviewsPerDay(days);
+    expect(fig.config).toMatchObject({ displayModeBar: false });
+    expect(fig.layout).toMatchObject({ legend: { orientation: 'h', yanchor: 'bottom' }, yaxis: { dtick: 2 } });
+    expect(dueForecast(forecast).config).toMatchObject({ displayModeBar: false });
   });
 
   test('reviewsPerDay: one stacked bar trace per grade, Again to Easy, days as categories', () => {

@@ -42,6 +42,8 @@ export function escapeHtml(text: string): string {
 function createMarkdown(options: RenderOptions): MarkdownIt {
   const md: MarkdownIt = new MarkdownIt({
     html: false,
+    // Obsidian shows a single line break as a break (its "strict line breaks" setting is off by default).
+    breaks: true,
     linkify: false,
     typographer: false,
     highlight: (code: string, lang: string): string => {
