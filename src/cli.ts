@@ -11,6 +11,7 @@ import { registerServeCommands } from './cli/serve';
 import { registerBenchCommands } from './cli/bench';
 import { registerCourseworkCommands } from './cli/coursework';
 import { registerCourseworkUserCommands } from './cli/coursework-users';
+import { registerNotebooksCommands } from './cli/notebooks';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerBenchCommands(program);
   registerCourseworkCommands(program);
   registerCourseworkUserCommands(program);
+  registerNotebooksCommands(program);
   return program;
 }
 
