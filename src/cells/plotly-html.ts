@@ -43,7 +43,8 @@ function cardlabLoadPlotly() {
   var loading = new Promise(function (resolve, reject) {
     if (typeof window.requirejs === 'function' && window.define && window.define.amd) {
       window.requirejs.config({ paths: { 'cardlab-plotly': url } });
-      window.requirejs(['cardlab-plotly'], resolve, reject);
+      // plotly.js 3+ is a plain script that sets window.Plotly; older builds are AMD modules.
+      window.requirejs(['cardlab-plotly'], function (m) { resolve(m || window.Plotly); }, reject);
     } else {
       var s = document.createElement('script');
       s.src = url + '.js';

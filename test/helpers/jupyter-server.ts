@@ -3,7 +3,7 @@
  * group, the URL (with its token) read from Jupyter's log, and a kernel client over Jupyter's
  * REST and WebSocket API.
  */
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { randomUUID } from 'crypto';
 import net from 'net';
 import path from 'path';
@@ -141,4 +141,15 @@ export async function executeOnNewKernel(server: NotebookServer, kernelName: str
     ws.close();
     await api(server, `api/kernels/${kernel.id}`, { method: 'DELETE' }).catch(() => undefined);
   }
+}
+
+/**
+ * Marks a notebook's outputs as trusted, as Notebook does for a notebook its user ran and saved
+ * (nbformat's NotebookNotary, the same signature database the server reads); untrusted outputs
+ * show their HTML without running its scripts, so the charts would stay tables.
+ */
+export function trustNotebook(python: string, file: string): void {
+  const code = 'import sys, nbformat\nfrom nbformat.sign import NotebookNotary\nnb = nbformat.read(sys.argv[1], 4)\nNotebookNotary().sign(nb)\n';
+  const run = spawnSync(python, ['-c', code, file], { encoding: 'utf8', env: process.env });
+  if (run.status !== 0) throw new Error(`cannot sign ${file}: ${run.stderr}`);
 }
