@@ -12,6 +12,7 @@ import { registerBenchCommands } from './cli/bench';
 import { registerCourseworkCommands } from './cli/coursework';
 import { registerCourseworkUserCommands } from './cli/coursework-users';
 import { registerNotebooksCommands } from './cli/notebooks';
+import { registerFiguresCommands } from './cli/figures';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerCourseworkCommands(program);
   registerCourseworkUserCommands(program);
   registerNotebooksCommands(program);
+  registerFiguresCommands(program);
   return program;
 }
 
