@@ -154,7 +154,7 @@ export const DECK_FIGURES: DeckFigure[] = [
       kind: 'plotly',
       figure: errorVsParams(
         bcVsResNetPoints(),
-        'DenseNet-BC against ResNet on CIFAR-10 (C10+): same error with about a third of the parameters',
+        'DenseNet-BC against ResNet on CIFAR-10 (C10+):<br>the same error with about a third of the parameters',
         'Test errors as reported by Huang et al. 2017 (Table 2). Parameters counted by cardlab from the models it builds (DenseNet-BC, ResNet-110);<br>' +
           'pre-activation ResNet-164/1001 (bottleneck blocks, not built by cardlab) with the parameters reported by He et al. 2016.',
       ),

@@ -28,7 +28,8 @@ function arrow(x1: number, y1: number, x2: number, y2: number, color = '#444'): 
 
 function svg(width: number, height: number, body: string[]): string {
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">` +
+    // max-width: a notebook's output column is narrower than some diagrams; they scale down to fit it.
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" style="max-width: 100%; height: auto">` +
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#444"/></marker></defs>` +
     `<rect width="100%" height="100%" fill="#fff"/>${body.join('')}</svg>`
   );
