@@ -14,6 +14,9 @@ import { renderMarkdown } from '../src/cards/render';
 import { analyzeDenseNet } from '../src/densenet/analytic';
 import { cifarConfig } from '../src/densenet/presets';
 import { keptChannels, layerReads } from '../src/viz/diagrams';
+import request from 'supertest';
+import { createApp } from '../server/app';
+import { workspace } from './helpers/server-fixtures';
 import { runCli } from './helpers/cli';
 import { DECK_FILE, ROOT } from './helpers/notebooks';
 
@@ -64,6 +67,21 @@ test('the review page shows the pictures, not placeholders', () => {
   expect(html).not.toMatch(/missing image/);
   for (const f of DECK_FIGURES) expect(html).toContain(f.file);
   expect((html.match(/<img /g) ?? []).length).toBe(DECK_FIGURES.length);
+});
+
+test('the server hands the pictures to the review page under the names the deck links', async () => {
+  const files = Object.fromEntries([['DenseNet.md', deck()], ...DECK_FIGURES.map((f) => [f.file, fs.readFileSync(path.join(CARDS, f.file))])]);
+  const ws = workspace(files);
+  const cardlab = createApp(ws.config());
+  try {
+    for (const f of DECK_FIGURES) {
+      const res = await request(cardlab.app).get(`/attachments/${f.file}`).buffer(true).expect(200).expect('content-type', /image\/png/);
+      expect(Buffer.compare(res.body as Buffer, files[f.file] as Buffer)).toBe(0);
+    }
+  } finally {
+    cardlab.close();
+    ws.cleanup();
+  }
 });
 
 test('`cardlab figures` regenerates a figure into another folder as a valid, non-blank PNG', async () => {
