@@ -11,6 +11,8 @@ import { registerServeCommands } from './cli/serve';
 import { registerBenchCommands } from './cli/bench';
 import { registerCourseworkCommands } from './cli/coursework';
 import { registerCourseworkUserCommands } from './cli/coursework-users';
+import { registerNotebooksCommands } from './cli/notebooks';
+import { registerFiguresCommands } from './cli/figures';
 
 export function buildProgram(): Command {
   const program = new Command('cardlab')
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerBenchCommands(program);
   registerCourseworkCommands(program);
   registerCourseworkUserCommands(program);
+  registerNotebooksCommands(program);
+  registerFiguresCommands(program);
   return program;
 }
 

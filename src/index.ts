@@ -66,6 +66,11 @@ export {
   dueForecast, intervalDistribution, easeDistribution, reviewsPerDay, statsFigures,
 } from './viz';
 export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput, TrainingPoint, DataEfficiencyPoint, LiveTrainingChart } from './viz';
+export { errorVsParams, denseBlockDiagram, transitionDiagram, memoryEfficientDiagram } from './viz';
+export { architectureTable } from './viz/architecture-table';
+export { DECK_FIGURES, deckImageLinks } from './figures/deck-figures';
+export type { DeckFigure, FigureContent } from './figures/deck-figures';
+export { showDeckFigure } from './figures/show';
 export { featureReuse } from './densenet/feature-reuse';
 export type { FeatureReuse } from './densenet/feature-reuse';
 export { measureTrainingStep } from './train/measure';

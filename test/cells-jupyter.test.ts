@@ -4,7 +4,9 @@
  * without them these tests fail with a message naming the packages.
  */
 import path from 'path';
-import { ensureTslabKernel, executeWithJupyter, describeFailures, assertJupyterInstalled } from '../src/cells/jupyter';
+import fs from 'fs';
+import { ensureTslabKernel, executeWithJupyter, describeFailures, assertJupyterInstalled, kernelEnv } from '../src/cells/jupyter';
+import { projectJupyterDir, KERNEL_NAME } from '../src/cells/kernelspec';
 import { runNotebook } from '../src/cells/runner';
 import { PLOTLY_MIME } from '../src/cells/display';
 import { assertBuilt } from './helpers/built';
@@ -49,6 +51,14 @@ test('a failing cell is caught although tslab reports it only on stderr', async 
   const failing = run.executed!.cells[1];
   expect(failing.cell_type === 'code' && failing.outputs.some((o) => o.output_type === 'error')).toBe(false);
   expect(describeFailures(file, run.failures)).toMatch(/broken\.ipynb: cell 1 failed/);
+});
+
+test("Jupyter runs this checkout's own kernelspec, found first through JUPYTER_PATH", () => {
+  ensureTslabKernel();
+  const spec = JSON.parse(fs.readFileSync(path.join(projectJupyterDir(), 'kernels', KERNEL_NAME, 'kernel.json'), 'utf8'));
+  expect(spec.argv[0]).toBe(process.execPath);
+  expect(spec.argv[1]).toBe(path.join(path.dirname(require.resolve('tslab/package.json')), 'bin', 'tslab'));
+  expect(kernelEnv({ JUPYTER_PATH: '/elsewhere' }).JUPYTER_PATH).toBe(`${projectJupyterDir()}${path.delimiter}/elsewhere`);
 });
 
 test('without Jupyter, the error names the Debian packages to install', () => {

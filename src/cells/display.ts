@@ -8,6 +8,9 @@
  * cell runner alike, and fails as `tslab.display` does outside them.
  */
 import type { MimeBundle } from './events';
+import { plotlyHtml } from './plotly-html';
+
+export { plotlyStaticDir } from './plotly-html';
 
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 
@@ -58,10 +61,14 @@ export function plotlyBundle(figure: PlotlyFigure, fallback: StaticFallback = {}
   const bundle: MimeBundle = {
     [PLOTLY_MIME]: JSON.parse(JSON.stringify(figure)) as object,
     'text/plain': `<plotly figure: ${title}>`,
-    'text/html':
+    // Notebook 6 and other front ends without the plotly MIME type: the fallback, replaced by the
+    // chart where plotly.js can be loaded from the Jupyter server (plotly-html.ts).
+    'text/html': plotlyHtml(
+      figure,
       fallback.html ??
-      `<div class="cardlab-plot-fallback"><strong>${escapeHtml(title)}</strong>` +
-        ` <em>(interactive plotly chart: open the notebook in JupyterLab or the cardlab server)</em></div>`,
+        `<div class="cardlab-plot-fallback"><strong>${escapeHtml(title)}</strong>` +
+          ` <em>(interactive plotly chart: open the notebooks with \`npx cardlab notebooks\`, in JupyterLab or the cardlab server)</em></div>`,
+    ),
   };
   if (fallback.svg) bundle['image/svg+xml'] = fallback.svg;
   if (fallback.png) bundle['image/png'] = Buffer.from(fallback.png).toString('base64');

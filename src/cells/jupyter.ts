@@ -11,27 +11,29 @@ import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { PROJECT_ROOT } from './runner';
 import { readNotebook, cellSource, Notebook } from './notebook';
+import { DEBIAN_PYTHON, JUPYTER_PYTHON_ENV, KERNEL_NAME, findJupyterPython, jupyterEnv, writeKernelSpec } from './kernelspec';
 
 /**
- * Jupyter's Python: /usr/bin/python3 (the first python3 on PATH may be a separate build without
- * Jupyter); CARDLAB_JUPYTER_PYTHON overrides it.
+ * Jupyter's Python: the one the `jupyter` scripts on PATH run (see kernelspec.ts), not simply the
+ * first python3 on PATH (which may be a separate build without Jupyter); CARDLAB_JUPYTER_PYTHON
+ * overrides it.
  */
 export function jupyterPython(): string {
-  return process.env.CARDLAB_JUPYTER_PYTHON ?? '/usr/bin/python3';
+  if (process.env[JUPYTER_PYTHON_ENV]) return process.env[JUPYTER_PYTHON_ENV]!;
+  return (cachedPython ??= findJupyterPython('nbclient')?.python ?? DEBIAN_PYTHON);
 }
+let cachedPython: string | undefined;
 
 export const JUPYTER_DEBIAN_PACKAGES = ['jupyter-notebook', 'jupyter-nbconvert', 'python3-nbclient'];
 
-/** The kernelspec runs the command `tslab`: the project's node_modules/.bin must come first on PATH. */
+/** This checkout's kernelspec first on JUPYTER_PATH, node_modules/.bin first on PATH (see kernelspec.ts). */
 export function kernelEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin');
-  return { ...base, PATH: [bin, path.dirname(process.execPath), base.PATH ?? ''].join(path.delimiter) };
+  return jupyterEnv(base);
 }
 
 function python(code: string): { ok: boolean; out: string; err: string } {
-  const run = spawnSync(jupyterPython(), ['-c', code], { encoding: 'utf8', env: { ...process.env, PYDEVD_DISABLE_FILE_VALIDATION: '1' } });
+  const run = spawnSync(jupyterPython(), ['-c', code], { encoding: 'utf8', env: kernelEnv() });
   return { ok: run.status === 0, out: run.stdout ?? '', err: run.error ? String(run.error) : (run.stderr ?? '') };
 }
 
@@ -57,16 +59,15 @@ function kernelSpecs(): Record<string, string[]> {
 }
 
 /**
- * Registers the tslab kernel with Jupyter (`tslab install`) unless it already is. Idempotent and
- * offline: it only writes a kernelspec.
+ * Writes this checkout's tslab kernelspec (kernelspec.ts) and checks that Jupyter, started with
+ * `kernelEnv`, resolves the kernel name to it. Idempotent and offline.
  */
 export function ensureTslabKernel(): void {
   assertJupyterInstalled();
-  if (kernelSpecs().tslab?.[0] === 'tslab') return;
-  const tslabBin = path.join(path.dirname(require.resolve('tslab/package.json')), 'bin', 'tslab');
-  const install = spawnSync(process.execPath, [tslabBin, 'install', `--python=${jupyterPython()}`], { encoding: 'utf8' });
-  if (install.status !== 0 || kernelSpecs().tslab?.[0] !== 'tslab') {
-    throw new Error(`\`tslab install --python=${jupyterPython()}\` did not register the tslab kernel: ${install.stderr}${install.stdout}`);
+  const file = writeKernelSpec();
+  const argv = kernelSpecs()[KERNEL_NAME];
+  if (argv?.[0] !== process.execPath) {
+    throw new Error(`Jupyter does not pick up the kernelspec ${file} (it resolves "${KERNEL_NAME}" to ${JSON.stringify(argv)})`);
   }
 }
 

@@ -140,3 +140,46 @@ export function featureReuseHeatmap(input: FeatureReuseInput): PlotlyFigure {
     },
   };
 }
+
+/** One model of a parameter-efficiency comparison: its parameter count and its test error. */
+export interface ErrorVsParamsPoint {
+  family: string;
+  name: string;
+  params: number;
+  /** Test error in percent. */
+  error: number;
+}
+
+/**
+ * Test error against parameters, one line per family (the paper's Figure 4, middle: DenseNet-BC
+ * against ResNets on C10+). `note` says where the numbers come from.
+ */
+export function errorVsParams(points: ErrorVsParamsPoint[], title: string, note: string): PlotlyFigure {
+  const families = [...new Set(points.map((p) => p.family))];
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+  return {
+    data: families.map((family, i) => {
+      const ps = points.filter((p) => p.family === family).sort((a, b) => a.params - b.params);
+      return {
+        type: 'scatter',
+        mode: 'lines+markers+text',
+        name: family,
+        x: ps.map((p) => p.params / 1e6),
+        y: ps.map((p) => p.error),
+        text: ps.map((p) => `${p.name}<br>${(p.params / 1e6).toFixed(1)}M, ${p.error.toFixed(2)}%`),
+        textposition: i === 0 ? 'bottom center' : 'top right',
+        marker: { size: 11, color: colors[i % colors.length], symbol: i === 0 ? 'circle' : 'square' },
+        line: { color: colors[i % colors.length], width: 2.5 },
+      };
+    }),
+    layout: {
+      title: { text: title },
+      // Room around the points for their labels.
+      xaxis: { title: { text: 'parameters (millions)' }, range: [-1, Math.max(...points.map((p) => p.params / 1e6)) * 1.15] },
+      yaxis: { title: { text: 'test error (%)' }, range: [Math.min(...points.map((p) => p.error)) - 0.5, Math.max(...points.map((p) => p.error)) + 0.5] },
+      legend: { x: 0.62, y: 0.98 },
+      annotations: [{ text: note, showarrow: false, xref: 'paper', yref: 'paper', x: 0, y: -0.26, xanchor: 'left', yanchor: 'top', align: 'left', font: { size: 11, color: '#666' } }],
+      margin: { b: 140 },
+    },
+  };
+}

@@ -1,6 +1,8 @@
 /** Plotly figure specs shared by the notebooks and the web UI, and how notebooks show them. */
-export { channelGrowth, paramsOverDepth, featureReuseHeatmap } from './architecture';
-export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput } from './architecture';
+export { channelGrowth, paramsOverDepth, featureReuseHeatmap, errorVsParams } from './architecture';
+export { denseBlockDiagram, transitionDiagram, memoryEfficientDiagram, keptChannels } from './diagrams';
+export type { MemoryLayout } from './diagrams';
+export type { ChannelGrowthInput, ParamsOverDepthInput, FeatureReuseInput, ErrorVsParamsPoint } from './architecture';
 export { trainingCurves, confusionMatrixHeatmap, dataEfficiency } from './training';
 export type { TrainingPoint, DataEfficiencyPoint } from './training';
 export { memoryFigure, figureHtml } from './memory';

@@ -32,13 +32,14 @@ export function memoryFigure(rows: MemoryRow[], fit?: { slope: number; intercept
   const batch = rows[0]?.batch;
   const backend = rows.find((r) => r.backend)?.backend ?? '';
   const data: Record<string, unknown>[] = [
-    { x: depths, y: rows.map((r) => mb(r.naivePeakBytes)), name: 'naive: peak memory', mode: 'lines+markers', line: { color: '#d62728' } },
-    { x: depths, y: rows.map((r) => mb(r.efficientPeakBytes)), name: 'efficient: peak memory', mode: 'lines+markers', line: { color: '#1f77b4' } },
-    { x: depths, y: rows.map((r) => seconds(r.naiveMs)), name: 'naive: step time', mode: 'lines+markers', yaxis: 'y2', line: { color: '#d62728', dash: 'dot' } },
-    { x: depths, y: rows.map((r) => seconds(r.efficientMs)), name: 'efficient: step time', mode: 'lines+markers', yaxis: 'y2', line: { color: '#1f77b4', dash: 'dot' } },
+    { type: 'scatter', x: depths, y: rows.map((r) => mb(r.naivePeakBytes)), name: 'naive: peak memory', mode: 'lines+markers', line: { color: '#d62728' } },
+    { type: 'scatter', x: depths, y: rows.map((r) => mb(r.efficientPeakBytes)), name: 'efficient: peak memory', mode: 'lines+markers', line: { color: '#1f77b4' } },
+    { type: 'scatter', x: depths, y: rows.map((r) => seconds(r.naiveMs)), name: 'naive: step time', mode: 'lines+markers', yaxis: 'y2', line: { color: '#d62728', dash: 'dot' } },
+    { type: 'scatter', x: depths, y: rows.map((r) => seconds(r.efficientMs)), name: 'efficient: step time', mode: 'lines+markers', yaxis: 'y2', line: { color: '#1f77b4', dash: 'dot' } },
   ];
   if (fit) {
     data.push({
+      type: 'scatter',
       x: depths,
       y: depths.map((d) => (fit.slope * d + fit.intercept) / MB),
       name: 'efficient: linear fit',
