@@ -8,7 +8,41 @@
  */
 import { promises as fs, realpathSync } from 'fs';
 import * as path from 'path';
+import { isUtf8 } from 'buffer';
 import { randomBytes } from 'crypto';
+
+/** A deck file whose bytes are not UTF-8: decoding would turn them into U+FFFD and a write would lose them. */
+export class DeckEncodingError extends Error {
+  override name = 'DeckEncodingError';
+}
+
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
+export function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  // Only called once isUtf8 said no: the slow walk finds where, for the message.
+  for (let i = 0; i < bytes.length; ) {
+    const b = bytes[i];
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > bytes.length) return i;
+    if (!isUtf8(bytes.subarray(i, i + len))) return i;
+    i += len;
+  }
+  return -1;
+}
+
+/** The text of deck bytes, or a DeckEncodingError naming the file and the first bad byte (a BOM is kept). */
+export function decodeDeck(bytes: Buffer, name: string): string {
+  if (!isUtf8(bytes)) {
+    throw new DeckEncodingError(
+      `${name} is not valid UTF-8 text (invalid byte at offset ${firstInvalidUtf8Byte(bytes)}); nothing was written — convert it to UTF-8 first`,
+    );
+  }
+  return bytes.toString('utf8');
+}
+
+/** Reads a deck file as UTF-8, refusing other encodings (see decodeDeck). */
+export async function readDeckText(file: string): Promise<string> {
+  return decodeDeck(await fs.readFile(file), file);
+}
 
 const queues = new Map<string, Promise<unknown>>();
 

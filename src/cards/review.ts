@@ -14,7 +14,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Card, CardSettings, Note } from './model';
 import { parseNote, type ParseNoteOptions } from './note';
-import { canonicalPath, withFileQueue, writeFileAtomic } from './deck-file';
+import { canonicalPath, readDeckText, withFileQueue, writeFileAtomic } from './deck-file';
 import { calendarDaysBetween, DAY_MS, parsePluginDate, startOfDay } from './scheduling/dates';
 import { difficultyToEase, isFsrsSchedule } from './scheduling/fsrs';
 import { DueDateHistogram } from './scheduling/histogram';
@@ -181,7 +181,7 @@ export async function loadVault(
     }
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readDeckText(file);
     } catch {
       continue;
     }
@@ -289,7 +289,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
 
   return withFileQueue(file, async () => {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const text = await fs.readFile(file, 'utf8');
+      const text = await readDeckText(file);
       const note = parseNote(text, parseOptions(file, settings));
       const card = locateCard(note, locator);
       // From here on the card is known by its text: a retry finds it again even if it moved.
@@ -328,7 +328,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
       const after = parseNote(newText, parseOptions(file, settings));
       verifyNewText(note, after, card, siblingIndex, schedule, text, newText);
 
-      if ((await fs.readFile(file, 'utf8')) !== text) continue; // edited meanwhile: start over
+      if ((await readDeckText(file)) !== text) continue; // edited meanwhile: start over
       await writeFileAtomic(file, newText);
       const written = after.cards[note.cards.indexOf(card)];
       return { ...base, schedule, comment: written.comment?.raw ?? null, written: true };

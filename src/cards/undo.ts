@@ -9,7 +9,7 @@
 import { promises as fs } from 'fs';
 import type { Card, Note } from './model';
 import { parseNote } from './note';
-import { withFileQueue, writeFileAtomic } from './deck-file';
+import { readDeckText, withFileQueue, writeFileAtomic } from './deck-file';
 import { locateCard, type ReviewSettings } from './review';
 import { joinRawLines, splitRawLines, WriteBackError } from './write';
 
@@ -70,7 +70,7 @@ function verifyUndo(before: Note, after: Note, target: number, previousComment: 
 /** Puts the card's comment back as it was before the grade `undo` describes; returns the card's line. */
 export async function undoGrade(undo: GradeUndo, settings: ReviewSettings = {}): Promise<{ line: number }> {
   return withFileQueue(undo.file, async () => {
-    const text = await fs.readFile(undo.file, 'utf8');
+    const text = await readDeckText(undo.file);
     const note = parseNote(text, { ...settings, path: undo.file });
     const card = locateCard(note, { line: undo.line, textHash: undo.textHash });
     if ((card.comment?.raw ?? null) !== undo.comment) {
@@ -80,7 +80,7 @@ export async function undoGrade(undo: GradeUndo, settings: ReviewSettings = {}):
     }
     const newText = restoreCommentInText(text, card, undo.previousComment);
     verifyUndo(note, parseNote(newText, { ...settings, path: undo.file }), note.cards.indexOf(card), undo.previousComment, undo.file);
-    if ((await fs.readFile(undo.file, 'utf8')) !== text) {
+    if ((await readDeckText(undo.file)) !== text) {
       throw new WriteBackError(`${undo.file} changed while the undo was being written; nothing was undone`);
     }
     await writeFileAtomic(undo.file, newText);
