@@ -308,6 +308,37 @@ describe('bad input', () => {
     await request(cardlab.app).get('/attachments/figure.png').expect(200).expect('content-type', /png/);
   });
 
+  test('attachments are served only when their real path is inside the cards folder (no symlinks out)', async () => {
+    const png = Buffer.from([137, 80, 78, 71, 1, 2, 3]);
+    start({ 'small.md': SMALL_DECK, 'figure.png': png });
+    const outside = `${ws.dir}/outside`;
+    fs.mkdirSync(outside);
+    fs.writeFileSync(`${outside}/secret.png`, 'secret-outside');
+    fs.mkdirSync(`${ws.cards}/images`);
+    fs.writeFileSync(`${ws.cards}/images/inner.png`, png);
+    fs.symlinkSync('/etc/passwd', `${ws.cards}/passwd.png`);
+    fs.symlinkSync(`${outside}/secret.png`, `${ws.cards}/secret.png`);
+    fs.symlinkSync(outside, `${ws.cards}/outside-dir.png`); // a folder outside, under an image name
+    fs.symlinkSync(`${ws.cards}/images`, `${ws.cards}/inside-dir.png`); // a folder inside is still not a file
+    fs.symlinkSync('figure.png', `${ws.cards}/alias.png`); // a good symlink: stays inside
+    fs.symlinkSync(`${ws.cards}/images/inner.png`, `${ws.cards}/inner.png`); // good, into a subfolder
+    fs.symlinkSync(`${ws.dir}/missing.png`, `${ws.cards}/dangling.png`);
+    for (const name of ['passwd.png', 'secret.png', 'outside-dir.png', 'inside-dir.png', 'dangling.png']) {
+      const res = await request(cardlab.app).get(`/attachments/${name}`);
+      expect([name, res.status]).toEqual([name, 404]);
+      expect(res.text).not.toMatch(/root:|secret-outside/);
+    }
+    for (const name of ['figure.png', 'alias.png', 'inner.png']) {
+      const res = await request(cardlab.app).get(`/attachments/${name}`).expect(200).expect('content-type', /png/);
+      expect(Buffer.compare(res.body, png)).toBe(0);
+    }
+    // The page shows what the route serves: a symlink out of the folder is a missing image.
+    fs.writeFileSync(`${ws.cards}/media.md`, '#flashcards\n![[passwd.png]] and ![[alias.png]]::shown\n');
+    const { card } = await next('media');
+    expect(card.front).toMatch(/missing image: passwd\.png/);
+    expect(card.front).toContain('src="/attachments/alias.png"');
+  });
+
   test('the page and its assets are served locally, with a policy that allows no inline script', async () => {
     start({ 'small.md': SMALL_DECK });
     const page = await request(cardlab.app).get('/').expect(200).expect('content-type', /html/);
