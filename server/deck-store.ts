@@ -115,6 +115,20 @@ export class DeckStore {
     else this.dirty = true;
   }
 
+  /**
+   * A deck file the server has just written, with the note the writer already holds for its new
+   * text and the signature of what it wrote: no need to read and parse it again. A file that has
+   * changed since (its signature differs) is re-read on the next refresh as usual.
+   */
+  accept(file: string, note: Note, signature: Signature): void {
+    const relPath = path.relative(this.dir, file).split(path.sep).join('/');
+    const id = relPath.replace(/\.md$/i, '');
+    const known = this.decks.get(id);
+    if (!known || known.file !== file || note.path !== relPath) return this.invalidate(file);
+    this.decks.set(id, { ...known, name: note.title, note, items: itemsOf(id, note), error: null, signature });
+    this.version++;
+  }
+
   /** Brings the decks up to date with the files, if they may have changed. */
   async refresh(): Promise<void> {
     const every = this.watchers.size > 0 ? this.rescanMs.watched : this.rescanMs.unwatched;

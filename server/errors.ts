@@ -1,7 +1,7 @@
 /** Errors as JSON with a fitting status: `{ error: { status, message, details? } }`. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
-import { DeckEncodingError } from '../src/cards/deck-file';
+import { DeckConflictError, DeckEncodingError } from '../src/cards/deck-file';
 import { CardNotFoundError } from '../src/cards/review';
 import { WriteBackError } from '../src/cards/write';
 
@@ -37,7 +37,7 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     // The card changed or vanished on disk since it was shown: nothing was written.
     status = 409;
     message = err.message;
-  } else if (err instanceof WriteBackError || err instanceof DeckEncodingError) {
+  } else if (err instanceof WriteBackError || err instanceof DeckEncodingError || err instanceof DeckConflictError) {
     status = 409;
     message = err.message;
   } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {

@@ -210,17 +210,22 @@ export class Reviews {
     try {
       result = await gradeCard({
         file: deck.file,
+        notePath: deck.relPath,
         line: item.card.range.start,
         textHash: item.card.textHash,
         sibling: item.sibling,
         response: grade,
         now,
         settings: this.options.settings,
-        histogram: new DueDateHistogram(this.histogram(now).toRecord()),
+        histogram: this.histogram(now),
       });
-    } finally {
+    } catch (err) {
       this.decks.invalidate(deck.file);
+      throw err;
     }
+    // The grade's own note for the new text: the file is not parsed again.
+    if (result.signature && result.note) this.decks.accept(deck.file, result.note, result.signature);
+    else this.decks.invalidate(deck.file);
     if (!result.schedule || !result.comment) throw new HttpError(500, 'the grade produced no schedule');
     await this.log.addGrade({
       at: now.toISOString(),
