@@ -18,7 +18,11 @@ import { parseReviewDate } from '../src/cards/scheduling/dates';
 import { WriteBackError } from '../src/cards/write';
 import { workspace, type Workspace } from './helpers/server-fixtures';
 
-/** The editor: appends `Editor card N::answer N` lines with random 3–50 ms pauses until stdin closes, then prints N. */
+/**
+ * The editor: appends a line `Editor note N: …` with random 3–50 ms pauses until stdin closes, then
+ * prints N. (Prose, not cards: every grade after an edit parses the whole growing file, and thousands
+ * of appended cards would make that the cost of this test.)
+ */
 const EDITOR = `
 const fs = require('fs');
 const file = process.argv[1];
@@ -28,7 +32,7 @@ process.stdin.resume();
 function tick() {
   if (stop) { process.stdout.write(String(n)); return; }
   n++;
-  fs.appendFileSync(file, 'Editor card ' + n + '::answer ' + n + '\\n');
+  fs.appendFileSync(file, 'Editor note ' + n + ': appended while grading.\\n');
   setTimeout(tick, 3 + Math.floor(Math.random() * 48));
 }
 tick();
@@ -50,7 +54,7 @@ function editsLost(text: string, written: number): number {
   const counts = new Map<string, number>();
   for (const line of text.split('\n')) counts.set(line, (counts.get(line) ?? 0) + 1);
   let lost = 0;
-  for (let n = 1; n <= written; n++) if (counts.get(`Editor card ${n}::answer ${n}`) !== 1) lost++;
+  for (let n = 1; n <= written; n++) if (counts.get(`Editor note ${n}: appended while grading.`) !== 1) lost++;
   return lost;
 }
 
@@ -60,7 +64,7 @@ function deckText(cards: number): string {
   return lines.join('\n');
 }
 
-jest.setTimeout(240_000);
+jest.setTimeout(600_000);
 
 let editor: ReturnType<typeof startEditor> | null = null;
 afterEach(async () => {
@@ -104,7 +108,7 @@ describe('an editor appending to the deck while grades are written', () => {
       expect(applied + conflicts).toBe(2000);
       // A valid deck: the original cards, each with the comment of its last applied grade, then the editor's cards.
       const note = parseNote(text, { path: file });
-      expect(note.cards).toHaveLength(30 + written);
+      expect(note.cards).toHaveLength(30);
       for (const card of cards) {
         const parsed = note.cards.find((c) => c.textHash === card.textHash)!;
         expect(parsed.comment?.raw).toBe(lastComment.get(card.textHash));
@@ -144,7 +148,7 @@ describe('an editor appending to the deck while grades are written', () => {
       expect(written).toBeGreaterThan(20);
       expect(lost).toBe(0);
       expect(applied).toBeGreaterThan(900);
-      expect(parseNote(text, { path: 'deck.md' }).cards).toHaveLength(20 + written);
+      expect(parseNote(text, { path: 'deck.md' }).cards).toHaveLength(20);
       expect(fs.readdirSync(ws.cards)).toEqual(['deck.md']); // no temp or conflict files left
     } finally {
       cardlab?.close();
