@@ -12,6 +12,7 @@ import { openDb, type Db } from './db';
 import type { ServerConfig } from './config';
 import { DeckStore } from './deck-store';
 import { errorHandler, notFoundHandler } from './errors';
+import { LoginGuard } from './login-guard';
 import { ReviewLog } from './review-log';
 import { Reviews } from './reviews';
 import { RunSlots } from './run-slots';
@@ -28,6 +29,8 @@ export interface CardlabApp {
   /** Coursework: accounts, submissions and grades in the data folder's SQLite file. */
   db: Db;
   grader: Grader;
+  /** Login throttling per address and per account. */
+  logins: LoginGuard;
   /** Stops watching files (running demos end with their HTTP requests). */
   close(): void;
 }
@@ -55,7 +58,8 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   app.use(sameOriginJsonPosts);
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
   app.use('/api', apiRoutes({ reviews, decks, cells, slots, config }));
-  app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config }));
+  const logins = new LoginGuard();
+  app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config, logins }));
   app.use(staticRoutes(config.cardsDir));
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -64,5 +68,5 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
     decks.close();
     db.close();
   };
-  return { app, decks, cells, log, reviews, slots, db, grader, close };
+  return { app, decks, cells, log, reviews, slots, db, grader, logins, close };
 }
