@@ -186,7 +186,7 @@ describe('the fast path (the note patched after a write, not parsed again)', () 
           }
           writes++;
           const full = parseNote(next, { path: 'deck.md' });
-          const fast = patchNoteAfterCommentEdit(note, splitRawLines(text), splitRawLines(next), card);
+          const fast = patchNoteAfterCommentEdit(note, text, next, card);
           if (fast) {
             patched++;
             expect(fast).toEqual(full);

@@ -7,6 +7,8 @@ import fs from 'fs';
 import request from 'supertest';
 import { createApp, type CardlabApp } from '../server/app';
 import { parseNote } from '../src/cards/note';
+import { dueDateHistogram } from '../src/cards/review';
+import { startOfDay } from '../src/cards/scheduling/dates';
 import { statsFigures } from '../src/viz/stats';
 import { changedLines, SEED_DECK, SMALL_DECK, workspace, type Workspace } from './helpers/server-fixtures';
 
@@ -211,6 +213,26 @@ describe('grading writes the schedule back into the markdown', () => {
       ['second', 1],
       ['small', 8],
     ]);
+  });
+});
+
+describe('grading fast on a big deck', () => {
+  test('the server keeps the grade\'s note (no re-parse) and its due-date histogram equals a recount', async () => {
+    const lines = ['#flashcards', ''];
+    for (let i = 0; i < 300; i++) lines.push(`Q${i}::A${i}`, ...(i % 2 ? [`<!--SR:!2024-01-${String(1 + (i % 28)).padStart(2, '0')},${1 + (i % 9)},250-->`] : []), '');
+    start({ 'big.md': lines.join('\n') });
+    const now = new Date(2024, 0, 10);
+    const reviews = cardlab.reviews as unknown as { histogram(now: Date): { toRecord(): Record<number, number> }; grade(id: string, g: string, now: Date): Promise<unknown> };
+    const before = parseNote(ws.read('big.md'), { path: 'big.md' });
+    reviews.histogram(now);
+    for (let i = 0; i < 40; i++) {
+      const card = before.cards[(i * 37) % before.cards.length];
+      await reviews.grade(`${card.id}/0`, i % 3 ? 'Good' : 'Hard', now);
+    }
+    const served = cardlab.decks.get('big')!.note!;
+    const reparsed = parseNote(ws.read('big.md'), { path: 'big.md' });
+    expect(served).toEqual(reparsed); // what the server holds is what the file says
+    expect(reviews.histogram(now).toRecord()).toEqual(dueDateHistogram([reparsed], startOfDay(now)).toRecord());
   });
 });
 

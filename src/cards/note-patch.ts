@@ -20,9 +20,7 @@ import type { Card, Note } from './model';
 import { FENCE_LINE, HEADING_LINE, tagsInLine } from './note';
 import { parseLines } from './parse';
 import { cyrb53, findScheduleComment, parseSegment, splitQuestionText } from './question';
-import type { RawLine } from './write';
-
-const sameLine = (a: RawLine, b: RawLine) => a.content === b.content && a.eol === b.eol;
+import { lineOffset } from './write';
 
 /** What the note's own scan (tags, headings, code fences) sees on a line. */
 function scanFeatures(line: string): string {
@@ -33,39 +31,61 @@ const shift = (line: number, from: number, k: number) => (line >= from ? line + 
 
 function shiftCard(card: Card, from: number, k: number): Card {
   if (k === 0) return card;
+  // Built field by field (no spreads): this runs for every card below the edit, thousands per grade.
+  const { parsed, range, comment } = card;
   return {
-    ...card,
-    parsed: { ...card.parsed, firstLineNum: shift(card.parsed.firstLineNum, from, k), lastLineNum: shift(card.parsed.lastLineNum, from, k) },
-    range: { start: shift(card.range.start, from, k), end: shift(card.range.end, from, k) },
-    comment: card.comment && {
-      ...card.comment,
-      line: shift(card.comment.line, from, k),
-      ...(card.comment.calloutLine === undefined ? {} : { calloutLine: shift(card.comment.calloutLine, from, k) }),
-    },
+    id: card.id,
+    type: card.type,
+    parsed: { cardType: parsed.cardType, text: parsed.text, firstLineNum: shift(parsed.firstLineNum, from, k), lastLineNum: shift(parsed.lastLineNum, from, k) },
+    range: { start: shift(range.start, from, k), end: shift(range.end, from, k) },
+    question: card.question,
+    textHash: card.textHash,
+    tag: card.tag,
+    blockId: card.blockId,
+    context: card.context,
+    decks: card.decks,
+    siblings: card.siblings,
+    comment:
+      comment &&
+      (comment.calloutLine === undefined
+        ? { ...comment, line: shift(comment.line, from, k) }
+        : { ...comment, line: shift(comment.line, from, k), calloutLine: shift(comment.calloutLine, from, k) }),
   };
 }
 
+/** A slice of text as the parser's lines (CRLF read as LF); a slice ending in a line break ends there. */
+function parserLines(slice: string): string[] {
+  const lines = slice.split('\n');
+  if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
+  return lines.map((l, i) => (i < lines.length - 1 || slice.endsWith('\n') ? (l.endsWith('\r') ? l.slice(0, -1) : l) : l));
+}
+
 /**
- * `before` (parsed from `oldLines`) after `card`'s scheduling comment was rewritten, giving
- * `newLines`; null when the change is not one the argument above covers.
+ * `before` (parsed from `oldText`) after `card`'s scheduling comment was rewritten, giving
+ * `newText`; null when the change is not one the argument above covers.
  */
-export function patchNoteAfterCommentEdit(before: Note, oldLines: RawLine[], newLines: RawLine[], card: Card): Note | null {
+export function patchNoteAfterCommentEdit(before: Note, oldText: string, newText: string, card: Card): Note | null {
   const index = before.cards.indexOf(card);
-  const k = newLines.length - oldLines.length;
-  if (index < 0 || (k !== 0 && k !== 1)) return null;
+  if (index < 0) return null;
   const start = card.range.start;
   if (start <= before.frontmatterEnd) return null;
   const single = card.type === 'SingleLineBasic' || card.type === 'SingleLineReversed';
   const last = card.parsed.lastLineNum;
+  if (last < card.range.end) return null;
   // The window: the card's lines, and for a multi-line card the line that ended it (if any).
-  const windowEnd = single ? last : Math.min(last + 1, oldLines.length - 1);
-  if (windowEnd < last || last < card.range.end) return null;
+  const from = lineOffset(oldText, start);
+  const oldTo = lineOffset(oldText, (single ? last : last + 1) + 1);
+  // Everything before the window and after it is the same text.
+  const suffix = oldText.slice(oldTo);
+  const newTo = newText.length - suffix.length;
+  if (newTo < from || !newText.endsWith(suffix) || !newText.startsWith(oldText.slice(0, from))) return null;
+  const oldWindow = parserLines(oldText.slice(from, oldTo));
+  const newWindow = parserLines(newText.slice(from, newTo));
+  const k = newWindow.length - oldWindow.length;
+  if (k !== 0 && k !== 1) return null;
+  const windowEnd = start + oldWindow.length - 1;
+  if (windowEnd < last) return null;
 
-  for (let i = 0; i < start; i++) if (!sameLine(oldLines[i], newLines[i])) return null;
-  for (let i = windowEnd + 1; i < oldLines.length; i++) if (!sameLine(oldLines[i], newLines[i + k])) return null;
-
-  const oldWindow = oldLines.slice(start, windowEnd + 1).map((l) => l.content);
-  const newWindow = newLines.slice(start, windowEnd + 1 + k).map((l) => l.content);
   // The changed lines must look the same to the note's scan (no tag, heading or fence made or lost).
   let inserted = -1;
   if (k === 0) {

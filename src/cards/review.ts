@@ -31,7 +31,7 @@ import {
   type SchedulerSettings,
   type SiblingSchedule,
 } from './scheduling/scheduler';
-import { splitRawLines, WriteBackError, writeScheduleIntoText, type RawLine } from './write';
+import { lineOffset, WriteBackError, writeScheduleIntoText } from './write';
 
 /** The plugin settings a review reads (parser options, flashcard tags, placement, scheduler). */
 export type ReviewSettings = Partial<CardSettings> & { fsrsDesiredRetention?: number };
@@ -242,7 +242,9 @@ async function vaultNotes(vaultDir: string | undefined, file: string, note: Note
 }
 
 function countComments(text: string): number {
-  return text.split('<!--SR:').length - 1;
+  let count = 0;
+  for (let at = text.indexOf('<!--SR:'); at >= 0; at = text.indexOf('<!--SR:', at + 7)) count++;
+  return count;
 }
 
 /** Re-parses the text about to be written and checks it is exactly the intended change. */
@@ -265,6 +267,7 @@ function verifyNewText(
   before.cards.forEach((old, k) => {
     const now = after.cards[k];
     if (now.textHash !== old.textHash || now.siblings.length !== old.siblings.length) fail(`card ${k} would change`);
+    if (k !== target && now.siblings === old.siblings) return; // carried over from the old note as is
     if (k !== target) {
       old.siblings.forEach((s, j) => {
         if (now.siblings[j].segment !== s.segment) fail(`the schedule of another card (line ${old.range.start}) would change`);
@@ -302,13 +305,6 @@ function rememberNote(key: string, text: string, optionsKey: string, note: Note)
   lastNotes.delete(key);
   lastNotes.set(key, { text, optionsKey, note });
   if (lastNotes.size > LAST_NOTES_KEPT) lastNotes.delete(lastNotes.keys().next().value!);
-}
-
-/** Where line `line` starts in the text `lines` were split from (its length when there is no such line). */
-function offsetOfLine(lines: RawLine[], line: number): number {
-  let offset = 0;
-  for (let i = 0; i < Math.min(line, lines.length); i++) offset += lines[i].content.length + lines[i].eol.length;
-  return offset;
 }
 
 /** Grades one sibling of one card and writes its new schedule into the file. */
@@ -350,7 +346,8 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
         now,
         settings: scheduler,
         histogram,
-        noteEase: noteEaseOf(note, scheduler.baseEase),
+        // Only a new card starts from the note's ease (a pass over every card: skipped otherwise).
+        noteEase: previous === null ? noteEaseOf(note, scheduler.baseEase) : null,
       });
       const base = {
         file,
@@ -365,8 +362,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
 
       const newText = writeScheduleIntoText(text, card, siblingIndex, schedule, placement, note.eol);
       // The new note: patched from the old one when the change provably parses that way, else parsed.
-      const oldLines = splitRawLines(text);
-      const after = patchNoteAfterCommentEdit(note, oldLines, splitRawLines(newText), card) ?? parseNote(newText, noteOptions);
+      const after = patchNoteAfterCommentEdit(note, text, newText, card) ?? parseNote(newText, noteOptions);
       verifyNewText(note, after, card, siblingIndex, schedule, text, newText);
       rememberNote(canonicalPath(file), newText, JSON.stringify(noteOptions), after);
       const written = after.cards[note.cards.indexOf(card)];
@@ -375,7 +371,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
         result: { ...base, schedule, comment: written.comment?.raw ?? null, written: true, note: after as Note | null },
         // What decides this write ends with the card, the line that ends it, and the line after that
         // (a single-line card looks one line ahead for its comment): an edit below is re-applied to.
-        dependsOnTextBefore: offsetOfLine(oldLines, card.parsed.lastLineNum + 3),
+        dependsOnTextBefore: lineOffset(text, card.parsed.lastLineNum + 3),
       };
     });
     // Written over another program's later edit (see dependsOnTextBefore): the note is not that file's.
