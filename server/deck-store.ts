@@ -125,7 +125,7 @@ export class DeckStore {
     const id = relPath.replace(/\.md$/i, '');
     const known = this.decks.get(id);
     if (!known || known.file !== file || note.path !== relPath) return this.invalidate(file);
-    this.decks.set(id, { ...known, name: note.title, note, items: itemsOf(id, note), error: null, signature });
+    this.decks.set(id, { ...known, name: note.title, note, items: itemsOf(id, note, known.items), error: null, signature });
     this.version++;
   }
 
@@ -226,10 +226,18 @@ export class DeckStore {
 }
 
 /** The reviewable siblings of a note's deck cards, in file order. */
-function itemsOf(deckId: string, note: Note): DeckItem[] {
+function itemsOf(deckId: string, note: Note, previous: readonly DeckItem[] = []): DeckItem[] {
   const items: DeckItem[] = [];
+  let at = 0; // previous items are in card order too: the same card object keeps its items
   for (const card of note.cards) {
     if (card.decks.length === 0) continue; // outside any flashcard deck: the plugin skips it too
+    if (previous[at]?.card === card) {
+      while (previous[at]?.card === card) items.push(previous[at++]);
+      continue;
+    }
+    // A new object for the card at this place (the graded one, or shifted): skip its old items.
+    const old = previous[at]?.card;
+    if (old && old.id === card.id) while (previous[at]?.card === old) at++;
     for (const sibling of card.siblings) {
       items.push({
         key: `${card.id}/${sibling.index}`,
