@@ -20,8 +20,50 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** Login names: safe in URLs, CSV cells and file names. */
 export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
-function scryptAsync(password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+/**
+ * scrypt runs on libuv's thread pool, which also serves file reads: a login flood must not fill it.
+ * At most SCRYPT_IN_FLIGHT hashes run at once and SCRYPT_PER_SECOND start per second; SCRYPT_WAITING
+ * more wait, the rest are refused (PasswordCheckBusyError: 503 with Retry-After).
+ */
+export const SCRYPT_IN_FLIGHT = 1;
+export const SCRYPT_WAITING = 8;
+/** And at most this many start per second (each takes a core for ~50 ms): the rest of the server keeps its CPU. */
+export const SCRYPT_PER_SECOND = 5;
+
+export class PasswordCheckBusyError extends Error {
+  override name = 'PasswordCheckBusyError';
+}
+
+const scryptSlots = { running: 0, waiting: [] as Array<() => void>, maxRunning: 0, starts: [] as number[] };
+
+/** Milliseconds until another scrypt may start under SCRYPT_PER_SECOND (0: now). */
+function rateWait(now: number): number {
+  while (scryptSlots.starts.length > 0 && now - scryptSlots.starts[0] >= 1000) scryptSlots.starts.shift();
+  return scryptSlots.starts.length < SCRYPT_PER_SECOND ? 0 : scryptSlots.starts[0] + 1000 - now;
+}
+
+/** How many scrypt jobs ran at once at most (for tests and diagnostics). */
+export function scryptHighWater(reset = false): number {
+  const high = scryptSlots.maxRunning;
+  if (reset) scryptSlots.maxRunning = scryptSlots.running;
+  return high;
+}
+
+async function scryptAsync(password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }): Promise<Buffer> {
+  if (scryptSlots.running >= SCRYPT_IN_FLIGHT) {
+    if (scryptSlots.waiting.length >= SCRYPT_WAITING) throw new PasswordCheckBusyError('too many logins are being checked right now; try again in a second');
+    await new Promise<void>((resolve) => scryptSlots.waiting.push(resolve));
+  }
+  scryptSlots.running++;
+  scryptSlots.maxRunning = Math.max(scryptSlots.maxRunning, scryptSlots.running);
+  for (let wait = rateWait(Date.now()); wait > 0; wait = rateWait(Date.now())) await new Promise((resolve) => setTimeout(resolve, wait));
+  scryptSlots.starts.push(Date.now());
+  try {
+    return await new Promise((resolve, reject) => scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
+  } finally {
+    scryptSlots.running--;
+    scryptSlots.waiting.shift()?.();
+  }
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64): the parameters travel with the hash so they can be raised later. */

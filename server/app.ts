@@ -15,6 +15,7 @@ import { openDb, type Db } from './db';
 import type { ServerConfig } from './config';
 import { DeckStore } from './deck-store';
 import { errorHandler, notFoundHandler } from './errors';
+import { LoginGuard } from './login-guard';
 import { ReviewLog } from './review-log';
 import { Reviews } from './reviews';
 import { RunSlots } from './run-slots';
@@ -36,6 +37,8 @@ export interface CardlabApp {
   grader: Grader;
   /** Live demos: pre-started sandboxed cell processes, and the runs in progress (by run id). */
   cellRuns: CellRuns;
+  /** Login throttling per address and per account. */
+  logins: LoginGuard;
   /** Stops watching files, stops every cell run and the warm pool (their cgroups go with them). */
   close(): void;
 }
@@ -65,7 +68,8 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
   app.use(sameOriginJsonPosts);
   app.use(express.json({ limit: config.bodyLimitBytes, strict: true }));
   app.use('/api', apiRoutes({ reviews, decks, cells, slots, cellRuns }));
-  app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config }));
+  const logins = new LoginGuard();
+  app.use('/api', courseworkRoutes({ db, accounts: new Accounts(db), grader, tools, config, logins }));
   app.use(staticRoutes(config.cardsDir));
   app.use(notFoundHandler);
   app.use(errorHandler);
@@ -75,5 +79,5 @@ export function createApp(config: ServerConfig, settings: ReviewSettings = {}): 
     decks.close();
     db.close();
   };
-  return { app, decks, cells, log, flags, deckSettings, reviews, slots, db, grader, cellRuns, close };
+  return { app, decks, cells, log, flags, deckSettings, reviews, slots, db, grader, cellRuns, logins, close };
 }

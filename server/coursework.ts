@@ -9,7 +9,8 @@ import express, { type Request, type RequestHandler, type Router } from 'express
 import { z } from 'zod';
 import { parseNotebook, readNotebook, cellSource, type Notebook } from '../src/cells/notebook';
 import { assign, autograde, readAssignment, type GradeReport } from '../src/coursework';
-import { Accounts, DuplicateUserError, MIN_PASSWORD_LENGTH, ROLES, SESSION_DAYS, USER_NAME, type User } from './accounts';
+import { Accounts, DuplicateUserError, MIN_PASSWORD_LENGTH, PasswordCheckBusyError, ROLES, SESSION_DAYS, USER_NAME, type User } from './accounts';
+import { LoginGuard } from './login-guard';
 import type { ServerConfig } from './config';
 import type { Db } from './db';
 import { HttpError, notFound, validate } from './errors';
@@ -90,13 +91,29 @@ function submissionView(row: SubmissionRow) {
   };
 }
 
+/** A student with this many submissions waiting or being graded gets 429 for the next one. */
+export const MAX_QUEUED_PER_STUDENT = 3;
+
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+}
+
 /**
- * Grades submissions in the background, at most `concurrency` at once, oldest first. Each grade runs
- * in the sandbox's child process, so a submission that loops or allocates is killed there while the
- * server goes on answering; whatever goes wrong is stored as a 0 with the reason.
+ * Grades submissions in the background, at most `concurrency` at once. Waiting submissions are
+ * taken round-robin by student (each student's own oldest first), so one student's pile of slow
+ * submissions delays another student's by at most one grade per running slot; and a student may have
+ * at most `maxQueuedPerStudent` submissions waiting or grading. Each grade runs in the sandbox's
+ * child process, so a submission that loops or allocates is killed there while the server goes on
+ * answering; whatever goes wrong is stored as a 0 with the reason.
  */
 export class Grader {
-  private pending: number[] = [];
+  /** Waiting submission ids per student, oldest first. */
+  private pending = new Map<number, number[]>();
+  /** When each student's latest grade started (a counter), for the round-robin; forgotten when they have none queued. */
+  private lastStarted = new Map<number, number>();
+  private turns = 0;
+  /** Submissions waiting or grading per student. */
+  private inQueue = new Map<number, number>();
   private active = 0;
   private idleWaiters: Array<() => void> = [];
 
@@ -104,32 +121,83 @@ export class Grader {
     private readonly db: Db,
     private readonly tools: CourseworkTools,
     private readonly assignmentsDir: string,
-    private readonly limits: { timeoutMs: number; memoryMb: number; concurrency: number },
+    private readonly limits: { timeoutMs: number; memoryMb: number; concurrency: number; maxQueuedPerStudent?: number },
   ) {
-    // Submissions left queued or half-graded by a stopped server are graded again.
-    const left = db.prepare("SELECT id FROM submissions WHERE status IN ('queued', 'grading') ORDER BY id").all() as { id: number }[];
-    for (const { id } of left) this.enqueue(id);
+    // Submissions left queued or half-graded by a stopped server are graded again (no cap: already accepted).
+    const left = db.prepare("SELECT id, user_id FROM submissions WHERE status IN ('queued', 'grading') ORDER BY id").all() as { id: number; user_id: number }[];
+    for (const { id, user_id } of left) this.add(user_id, id);
+    this.pump();
   }
 
-  enqueue(id: number): void {
-    this.pending.push(id);
+  private get cap(): number {
+    return this.limits.maxQueuedPerStudent ?? MAX_QUEUED_PER_STUDENT;
+  }
+
+  /** Submissions of `userId` waiting or being graded. */
+  queuedFor(userId: number): number {
+    return this.inQueue.get(userId) ?? 0;
+  }
+
+  /** Throws QueueFullError when `userId` may not queue another submission now. */
+  checkRoom(userId: number): void {
+    if (this.queuedFor(userId) >= this.cap) {
+      throw new QueueFullError(
+        `you already have ${this.queuedFor(userId)} submissions waiting or being graded (at most ${this.cap}); submit again when one is graded`,
+      );
+    }
+  }
+
+  private add(userId: number, id: number): void {
+    const own = this.pending.get(userId);
+    if (own) own.push(id);
+    else this.pending.set(userId, [id]);
+    this.inQueue.set(userId, this.queuedFor(userId) + 1);
+  }
+
+  enqueue(id: number, userId: number): void {
+    this.checkRoom(userId);
+    this.add(userId, id);
     this.pump();
   }
 
   /** Resolves when nothing is queued or grading. */
   idle(): Promise<void> {
-    if (this.active === 0 && this.pending.length === 0) return Promise.resolve();
+    if (this.active === 0 && this.pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * The next submission: from the student whose last grade started longest ago (never: first), their
+   * oldest; ties go to the oldest submission. So each student gets one turn per round.
+   */
+  private takeNext(): { id: number; userId: number } | null {
+    let best: { userId: number; ids: number[]; turn: number } | null = null;
+    for (const [userId, ids] of this.pending) {
+      const turn = this.lastStarted.get(userId) ?? -1;
+      if (!best || turn < best.turn || (turn === best.turn && ids[0] < best.ids[0])) best = { userId, ids, turn };
+    }
+    if (!best) return null;
+    const id = best.ids.shift()!;
+    if (best.ids.length === 0) this.pending.delete(best.userId);
+    this.lastStarted.set(best.userId, ++this.turns);
+    return { id, userId: best.userId };
+  }
+
   private pump(): void {
-    while (this.active < this.limits.concurrency && this.pending.length > 0) {
-      const id = this.pending.shift()!;
+    while (this.active < this.limits.concurrency) {
+      const next = this.takeNext();
+      if (!next) break;
       this.active++;
-      void this.grade(id).finally(() => {
+      void this.grade(next.id).finally(() => {
         this.active--;
+        const left = this.queuedFor(next.userId) - 1;
+        if (left > 0) this.inQueue.set(next.userId, left);
+        else {
+          this.inQueue.delete(next.userId);
+          this.lastStarted.delete(next.userId);
+        }
         this.pump();
-        if (this.active === 0 && this.pending.length === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
+        if (this.active === 0 && this.pending.size === 0) this.idleWaiters.splice(0).forEach((resolve) => resolve());
       });
     }
   }
@@ -179,6 +247,8 @@ function cookieValue(header: string | undefined, name: string): string | null {
 export interface CourseworkDeps {
   db: Db;
   accounts: Accounts;
+  /** Login throttling (default: DEFAULT_LOGIN_GUARD). */
+  logins?: LoginGuard;
   grader: Grader;
   tools: CourseworkTools;
   config: ServerConfig;
@@ -188,6 +258,7 @@ type Authed = Request & { user?: User };
 
 export function courseworkRoutes(deps: CourseworkDeps): Router {
   const { db, accounts, grader, tools, config } = deps;
+  const logins = deps.logins ?? new LoginGuard();
   const api = express.Router();
 
   const signedIn: RequestHandler = (req, _res, next) => {
@@ -211,8 +282,26 @@ export function courseworkRoutes(deps: CourseworkDeps): Router {
 
   api.post('/login', async (req, res) => {
     const body = validate(loginBody, req.body, 'login');
-    const user = await accounts.authenticate(body.name, body.password);
-    if (!user) throw new HttpError(401, 'wrong name or password');
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const verdict = logins.check(body.name, address);
+    if (!verdict.ok) {
+      const seconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+      res.set('Retry-After', String(seconds));
+      throw new HttpError(429, `${verdict.reason}: try again in ${seconds} s`);
+    }
+    let user: User | null;
+    try {
+      user = await accounts.authenticate(body.name, body.password);
+    } catch (err) {
+      if (!(err instanceof PasswordCheckBusyError)) throw err;
+      res.set('Retry-After', '1');
+      throw new HttpError(503, err.message);
+    }
+    if (!user) {
+      logins.failed(body.name, address);
+      throw new HttpError(401, 'wrong name or password');
+    }
+    logins.succeeded(body.name, address);
     res.cookie(SESSION_COOKIE, accounts.startSession(user), {
       httpOnly: true,
       sameSite: 'strict',
@@ -281,11 +370,18 @@ export function courseworkRoutes(deps: CourseworkDeps): Router {
     } catch (err) {
       throw new HttpError(400, (err as Error).message);
     }
+    const user = userOf(req);
+    try {
+      grader.checkRoom(user.id);
+    } catch (err) {
+      res.set('Retry-After', '30');
+      throw new HttpError(429, (err as Error).message);
+    }
     const info = db
       .prepare("INSERT INTO submissions (user_id, assignment, notebook, status, submitted_at) VALUES (?, ?, ?, 'queued', ?)")
-      .run(userOf(req).id, found.id, JSON.stringify(notebook), new Date().toISOString());
+      .run(user.id, found.id, JSON.stringify(notebook), new Date().toISOString());
     const id = Number(info.lastInsertRowid);
-    grader.enqueue(id);
+    grader.enqueue(id, user.id);
     res.status(202).json({ id, assignment: found.id, status: 'queued' });
   });
 

@@ -115,6 +115,20 @@ export class DeckStore {
     else this.dirty = true;
   }
 
+  /**
+   * A deck file the server has just written, with the note the writer already holds for its new
+   * text and the signature of what it wrote: no need to read and parse it again. A file that has
+   * changed since (its signature differs) is re-read on the next refresh as usual.
+   */
+  accept(file: string, note: Note, signature: Signature): void {
+    const relPath = path.relative(this.dir, file).split(path.sep).join('/');
+    const id = relPath.replace(/\.md$/i, '');
+    const known = this.decks.get(id);
+    if (!known || known.file !== file || note.path !== relPath) return this.invalidate(file);
+    this.decks.set(id, { ...known, name: note.title, note, items: itemsOf(id, note, known.items), error: null, signature });
+    this.version++;
+  }
+
   /** Brings the decks up to date with the files, if they may have changed. */
   async refresh(): Promise<void> {
     const every = this.watchers.size > 0 ? this.rescanMs.watched : this.rescanMs.unwatched;
@@ -212,10 +226,18 @@ export class DeckStore {
 }
 
 /** The reviewable siblings of a note's deck cards, in file order. */
-function itemsOf(deckId: string, note: Note): DeckItem[] {
+function itemsOf(deckId: string, note: Note, previous: readonly DeckItem[] = []): DeckItem[] {
   const items: DeckItem[] = [];
+  let at = 0; // previous items are in card order too: the same card object keeps its items
   for (const card of note.cards) {
     if (card.decks.length === 0) continue; // outside any flashcard deck: the plugin skips it too
+    if (previous[at]?.card === card) {
+      while (previous[at]?.card === card) items.push(previous[at++]);
+      continue;
+    }
+    // A new object for the card at this place (the graded one, or shifted): skip its old items.
+    const old = previous[at]?.card;
+    if (old && old.id === card.id) while (previous[at]?.card === old) at++;
     for (const sibling of card.siblings) {
       items.push({
         key: `${card.id}/${sibling.index}`,

@@ -1,7 +1,9 @@
 /** Errors as JSON with a fitting status: `{ error: { status, message, details? } }`. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import { DeckConflictError, DeckEncodingError } from '../src/cards/deck-file';
 import { CardNotFoundError } from '../src/cards/review';
+import { PasswordCheckBusyError } from './accounts';
 import { WriteBackError } from '../src/cards/write';
 
 export class HttpError extends Error {
@@ -36,8 +38,11 @@ export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
     // The card changed or vanished on disk since it was shown: nothing was written.
     status = 409;
     message = err.message;
-  } else if (err instanceof WriteBackError) {
+  } else if (err instanceof WriteBackError || err instanceof DeckEncodingError || err instanceof DeckConflictError) {
     status = 409;
+    message = err.message;
+  } else if (err instanceof PasswordCheckBusyError) {
+    status = 503;
     message = err.message;
   } else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) {
     // body-parser: 413 too large, 400 malformed JSON, 415 unsupported charset.

@@ -11,11 +11,11 @@ import path from 'path';
 import type { Card, Note } from '../src/cards/model';
 import { renderMarkdown, renderSide, type RenderOptions } from '../src/cards/render';
 import { DEFAULT_FLASHCARD_TAGS } from '../src/cards/options';
-import { dueDateHistogram, gradeCard, noteEaseOf, type ReviewSettings } from '../src/cards/review';
+import { daysUntilDue, dueDateHistogram, gradeCard, noteEaseOf, type GradeResult as CardGradeResult, type ReviewSettings } from '../src/cards/review';
 import { addDays, calendarDaysBetween, formatYmd, startOfDay } from '../src/cards/scheduling/dates';
 import { DueDateHistogram } from '../src/cards/scheduling/histogram';
 import { isFsrsSchedule, difficultyToEase } from '../src/cards/scheduling/fsrs';
-import { resolveSchedulerSettings, reviewSchedule, scheduleDueTime, type SchedulerSettings, type SiblingSchedule } from '../src/cards/scheduling/scheduler';
+import { resolveSchedulerSettings, reviewSchedule, scheduleDueTime, siblingSchedule, type SchedulerSettings, type SiblingSchedule } from '../src/cards/scheduling/scheduler';
 import { undoGrade } from '../src/cards/undo';
 import type { CardFlags } from './card-flags';
 import type { CellStore } from './cell-store';
@@ -199,6 +199,29 @@ export class Reviews {
     return this.histogramCache.histogram;
   }
 
+  /** The histogram of `after` from that of `before`, where only `oldCard` (now `newCard`) changed. */
+  private carryHistogram(before: Note, after: Note, oldCard: Card, newCard: Card, now: Date): void {
+    const day = formatYmd(now);
+    const own = this.noteHistograms.get(before);
+    if (own?.day !== day) return;
+    const counts = new Map(own.counts);
+    const today = startOfDay(now);
+    const move = (card: Card, sign: 1 | -1) => {
+      if (card.decks.length === 0) return; // as dueDateHistogram: cards outside decks do not count
+      for (const sibling of card.siblings) {
+        const schedule = siblingSchedule(sibling);
+        const days = schedule ? daysUntilDue(schedule, today) : NaN;
+        if (!Number.isFinite(days)) continue;
+        const n = (counts.get(days) ?? 0) + sign;
+        if (n === 0) counts.delete(days); // a day with no entry is not a day with 0 (load balancing tells them apart)
+        else counts.set(days, n);
+      }
+    };
+    move(oldCard, -1);
+    move(newCard, 1);
+    this.noteHistograms.set(after, { day, counts });
+  }
+
   async listDecks(now = new Date()): Promise<DeckSummary[]> {
     await this.refresh();
     const day = formatYmd(now);
@@ -336,21 +359,30 @@ export class Reviews {
   private async gradeOnce(id: string, grade: Grade, options: { requestId?: string; session?: string; deck?: string }, now: Date): Promise<GradeResult> {
     await this.decks.refresh();
     const { deck, item } = this.findItem(id);
-    let result;
+    let result: CardGradeResult;
     try {
       result = await gradeCard({
         file: deck.file,
+        notePath: deck.relPath,
         line: item.card.range.start,
         textHash: item.card.textHash,
         sibling: item.sibling,
         response: grade,
         now,
         settings: this.options.settings,
-        histogram: new DueDateHistogram(this.histogram(now).toRecord()),
+        histogram: this.histogram(now),
       });
-    } finally {
+    } catch (err) {
       this.decks.invalidate(deck.file);
+      throw err;
     }
+    // The grade's own note for the new text: the file is not parsed again, and its due-date
+    // histogram is the old one with the graded card's siblings moved (not a recount of every card).
+    if (result.signature && result.note) {
+      const graded = result.note.cards.find((c) => c.range.start === result.line && c.textHash === item.card.textHash);
+      if (graded && deck.note) this.carryHistogram(deck.note, result.note, item.card, graded, now);
+      this.decks.accept(deck.file, result.note, result.signature);
+    } else this.decks.invalidate(deck.file);
     if (!result.schedule || !result.comment) throw new HttpError(500, 'the grade produced no schedule');
     const response: GradeResult = {
       cardId: id,

@@ -124,6 +124,21 @@ describe('cardlab cards grade', () => {
     expect(missing.stderr).toMatch(/cannot read deck file nope\.md/);
     expect(await read('d.md')).toBe(text);
   });
+
+  test('a deck that is not UTF-8 (Latin-1) is refused with a clear error and left byte for byte', async () => {
+    // "Café::Crème" in Latin-1: é = 0xE9, è = 0xE8 are not UTF-8.
+    const latin1 = Buffer.concat([Buffer.from('#flashcards\n\nCaf'), Buffer.from([0xe9]), Buffer.from('::Cr'), Buffer.from([0xe8]), Buffer.from('me\n')]);
+    await fs.writeFile(path.join(dir, 'latin1.md'), latin1);
+    const run = await cardlab(['cards', 'grade', 'latin1.md', '--line', '2', '--grade', 'Good', '--date', '2024-01-01'], dir);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/latin1\.md is not valid UTF-8 text \(invalid byte at offset 16\); nothing was written/);
+    expect(run.stdout).toBe('');
+    expect(Buffer.compare(await fs.readFile(path.join(dir, 'latin1.md')), latin1)).toBe(0);
+    // A real U+FFFD in a UTF-8 deck is fine.
+    await write('fffd.md', '#flashcards\n\nReplacement \uFFFD::char\n');
+    expect((await cardlab(['cards', 'grade', 'fffd.md', '--line', '2', '--grade', 'Good', '--date', '2024-01-01'], dir)).code).toBe(0);
+    expect(await read('fffd.md')).toBe('#flashcards\n\nReplacement \uFFFD::char\n<!--SR:!2024-01-04,3,250-->\n');
+  });
 });
 
 describe('cardlab cards due', () => {

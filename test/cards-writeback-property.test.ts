@@ -12,8 +12,9 @@ import { parseNote } from '../src/cards/note';
 import { parseReviewDate, addDays } from '../src/cards/scheduling/dates';
 import { DueDateHistogram } from '../src/cards/scheduling/histogram';
 import { resolveSchedulerSettings, reviewSchedule, siblingSchedule, type SiblingSchedule } from '../src/cards/scheduling/scheduler';
-import { gradeCard } from '../src/cards/review';
+import { gradeCard, noteEaseOf } from '../src/cards/review';
 import { splitRawLines, writeScheduleIntoText, WriteBackError } from '../src/cards/write';
+import { patchNoteAfterCommentEdit } from '../src/cards/note-patch';
 
 const SR = /<!--SR:.*?-->/g;
 
@@ -141,6 +142,101 @@ describe('write-back properties (in memory)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('the fast path (the note patched after a write, not parsed again)', () => {
+  /** Decks with what makes parsing tricky around a card: fences (a comment on the closing one too), callouts, end-marker-free blocks, headings, tags, math. */
+  const tricky: fc.Arbitrary<string[]> = fc.oneof(
+    block,
+    fc.constantFrom<string[]>(
+      ['Code?', '?', '```ts', 'a::b', '```'],
+      ['Code?', '?', '```', 'x', '```<!--SR:!2024-01-01,3,250-->'],
+      ['Q::A', '> [!sr|card-metadata]', '> <!--SR:!2024-01-01,3,250-->'],
+      ['Q1::A1', 'Q2::A2'],
+      ['#flashcards/sub', 'Tagged::card'],
+      ['$$', 'x::y', '$$'],
+      ['<!--', 'hidden::card', '-->'],
+      ['# Heading', 'Under::heading'],
+      ['Mixed ==cloze== line', 'second line'],
+    ),
+  );
+  const trickyDeck = fc.record({ blocks: fc.array(tricky, { minLength: 1, maxLength: 10 }), eol: fc.constantFrom('\n', '\r\n'), finalNewline: fc.boolean() });
+
+  test('when it applies, the patched note equals a full parse of the written text (and it applies to most grades)', () => {
+    let patched = 0;
+    let writes = 0;
+    fc.assert(
+      fc.property(trickyDeck, fc.array(gradeArb, { minLength: 1, maxLength: 10 }), fc.boolean(), (d, grades, sameLine) => {
+        let text = renderDeck(d);
+        let note = parseNote(text, { path: 'deck.md' });
+        fc.pre(note.cards.length > 0);
+        const settings = resolveSchedulerSettings({});
+        for (const g of grades) {
+          const card = note.cards[g.card % note.cards.length];
+          const j = g.sibling % card.siblings.length;
+          const schedule = reviewSchedule(g.response, siblingSchedule(card.siblings[j]), { now: addDays(start, g.day), settings, histogram: new DueDateHistogram(), noteEase: null });
+          if (schedule === null) continue;
+          let next: string;
+          try {
+            next = writeScheduleIntoText(text, card, j, schedule, { cardCommentOnSameLine: sameLine, baseEase: 250 }, note.eol);
+          } catch (err) {
+            expect(err).toBeInstanceOf(WriteBackError);
+            continue;
+          }
+          writes++;
+          const full = parseNote(next, { path: 'deck.md' });
+          const fast = patchNoteAfterCommentEdit(note, text, next, card);
+          if (fast) {
+            patched++;
+            expect(fast).toEqual(full);
+          }
+          text = next;
+          note = full;
+        }
+      }),
+      { numRuns: 400 },
+    );
+    expect(patched / writes).toBeGreaterThan(0.8);
+  });
+
+  test('gradeCard (cached note, patched) writes the same bytes as grading with a full parse each time', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cardlab-fast-'));
+    try {
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(trickyDeck, fc.array(gradeArb, { minLength: 1, maxLength: 8 }), async (d, grades) => {
+          let slow = renderDeck(d);
+          fc.pre(parseNote(slow).cards.length > 0);
+          const file = path.join(dir, `deck-${run++}.md`);
+          await fs.writeFile(file, slow);
+          const settings = resolveSchedulerSettings({});
+          for (const g of grades) {
+            // The slow path, in memory: a full parse before every grade.
+            const note = parseNote(slow, { path: file });
+            const card = note.cards[g.card % note.cards.length];
+            const j = g.sibling % card.siblings.length;
+            const now = addDays(start, g.day);
+            let expectedError: unknown = null;
+            const schedule = reviewSchedule(g.response, siblingSchedule(card.siblings[j]), { now, settings, histogram: new DueDateHistogram(), noteEase: noteEaseOf(note, 250) });
+            if (schedule !== null) {
+              try {
+                slow = writeScheduleIntoText(slow, card, j, schedule, { cardCommentOnSameLine: false, baseEase: 250 }, note.eol);
+              } catch (err) {
+                expectedError = err;
+              }
+            }
+            const fast = gradeCard({ file, line: card.range.start, textHash: card.textHash, sibling: j, response: g.response, now, histogram: {} });
+            if (expectedError) await expect(fast).rejects.toThrow(WriteBackError);
+            else await fast;
+            expect(await fs.readFile(file, 'utf8')).toBe(slow);
+          }
+        }),
+        { numRuns: 80 },
+      );
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -164,6 +164,29 @@ describe('every other byte stays', () => {
   });
 });
 
+describe('a closing code fence carrying the scheduling comment', () => {
+  test('"```<!--SR:…-->" grades (twice): only the comment changes and the file re-parses to the same card', async () => {
+    const original = '#flashcards\n\nWhat does this print?\n?\n```ts\nconsole.log(1)\n```<!--SR:!2026-01-01,3,250-->\n\nNext::card\n';
+    const file = await deck(original);
+    const before = parseNote(original, { path: file });
+    expect(before.cards[0].comment).toMatchObject({ line: 6, raw: '<!--SR:!2026-01-01,3,250-->' });
+
+    const first = await gradeCard({ file, line: 2, response: 'Good', now: on('2026-01-01') });
+    expect(first.previous).toMatchObject({ due: '2026-01-01', interval: 3, ease: 250 });
+    const once = await read(file);
+    expect(once).toBe(original.replace('<!--SR:!2026-01-01,3,250-->', first.comment!));
+    const second = await gradeCard({ file, line: 2, response: 'Hard', now: on('2026-01-09') });
+    expect(second.previous).toEqual(first.schedule);
+    const twice = await read(file);
+    expect(twice).toBe(original.replace('<!--SR:!2026-01-01,3,250-->', second.comment!));
+
+    const after = parseNote(twice, { path: file });
+    expect(after.cards.map((c) => [c.textHash, c.range])).toEqual(before.cards.map((c) => [c.textHash, c.range]));
+    expect(after.cards[0].siblings[0].schedule).toEqual(second.schedule);
+    expect(after.cards[1].comment).toBeNull();
+  });
+});
+
 describe('never the wrong card, never a duplicated comment', () => {
   test("two identical cards (the plugin's bug #993): the one on the given line is graded", async () => {
     const file = await deck('#flashcards\nSame::card\n\nSame::card\n');

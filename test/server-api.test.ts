@@ -7,6 +7,8 @@ import fs from 'fs';
 import request from 'supertest';
 import { createApp, type CardlabApp } from '../server/app';
 import { parseNote } from '../src/cards/note';
+import { dueDateHistogram } from '../src/cards/review';
+import { startOfDay } from '../src/cards/scheduling/dates';
 import { statsFigures } from '../src/viz/stats';
 import { changedLines, SEED_DECK, SMALL_DECK, workspace, type Workspace } from './helpers/server-fixtures';
 
@@ -214,6 +216,26 @@ describe('grading writes the schedule back into the markdown', () => {
   });
 });
 
+describe('grading fast on a big deck', () => {
+  test('the server keeps the grade\'s note (no re-parse) and its due-date histogram equals a recount', async () => {
+    const lines = ['#flashcards', ''];
+    for (let i = 0; i < 300; i++) lines.push(`Q${i}::A${i}`, ...(i % 2 ? [`<!--SR:!2024-01-${String(1 + (i % 28)).padStart(2, '0')},${1 + (i % 9)},250-->`] : []), '');
+    start({ 'big.md': lines.join('\n') });
+    const now = new Date(2024, 0, 10);
+    const reviews = cardlab.reviews as unknown as { histogram(now: Date): { toRecord(): Record<number, number> }; grade(id: string, g: string, now: Date): Promise<unknown> };
+    const before = parseNote(ws.read('big.md'), { path: 'big.md' });
+    reviews.histogram(now);
+    for (let i = 0; i < 40; i++) {
+      const card = before.cards[(i * 37) % before.cards.length];
+      await reviews.grade(`${card.id}/0`, i % 3 ? 'Good' : 'Hard', now);
+    }
+    const served = cardlab.decks.get('big')!.note!;
+    const reparsed = parseNote(ws.read('big.md'), { path: 'big.md' });
+    expect(served).toEqual(reparsed); // what the server holds is what the file says
+    expect(reviews.histogram(now).toRecord()).toEqual(dueDateHistogram([reparsed], startOfDay(now)).toRecord());
+  });
+});
+
 describe('FSRS', () => {
   test('with the plugin set to FSRS, grades write FSRS segments, undo restores, stats read them', async () => {
     ws = workspace({ 'small.md': SMALL_DECK });
@@ -306,6 +328,37 @@ describe('bad input', () => {
       expect(res.text).not.toMatch(/"name": "cardlab"|secret|root:/);
     }
     await request(cardlab.app).get('/attachments/figure.png').expect(200).expect('content-type', /png/);
+  });
+
+  test('attachments are served only when their real path is inside the cards folder (no symlinks out)', async () => {
+    const png = Buffer.from([137, 80, 78, 71, 1, 2, 3]);
+    start({ 'small.md': SMALL_DECK, 'figure.png': png });
+    const outside = `${ws.dir}/outside`;
+    fs.mkdirSync(outside);
+    fs.writeFileSync(`${outside}/secret.png`, 'secret-outside');
+    fs.mkdirSync(`${ws.cards}/images`);
+    fs.writeFileSync(`${ws.cards}/images/inner.png`, png);
+    fs.symlinkSync('/etc/passwd', `${ws.cards}/passwd.png`);
+    fs.symlinkSync(`${outside}/secret.png`, `${ws.cards}/secret.png`);
+    fs.symlinkSync(outside, `${ws.cards}/outside-dir.png`); // a folder outside, under an image name
+    fs.symlinkSync(`${ws.cards}/images`, `${ws.cards}/inside-dir.png`); // a folder inside is still not a file
+    fs.symlinkSync('figure.png', `${ws.cards}/alias.png`); // a good symlink: stays inside
+    fs.symlinkSync(`${ws.cards}/images/inner.png`, `${ws.cards}/inner.png`); // good, into a subfolder
+    fs.symlinkSync(`${ws.dir}/missing.png`, `${ws.cards}/dangling.png`);
+    for (const name of ['passwd.png', 'secret.png', 'outside-dir.png', 'inside-dir.png', 'dangling.png']) {
+      const res = await request(cardlab.app).get(`/attachments/${name}`);
+      expect([name, res.status]).toEqual([name, 404]);
+      expect(res.text).not.toMatch(/root:|secret-outside/);
+    }
+    for (const name of ['figure.png', 'alias.png', 'inner.png']) {
+      const res = await request(cardlab.app).get(`/attachments/${name}`).expect(200).expect('content-type', /png/);
+      expect(Buffer.compare(res.body, png)).toBe(0);
+    }
+    // The page shows what the route serves: a symlink out of the folder is a missing image.
+    fs.writeFileSync(`${ws.cards}/media.md`, '#flashcards\n![[passwd.png]] and ![[alias.png]]::shown\n');
+    const { card } = await next('media');
+    expect(card.front).toMatch(/missing image: passwd\.png/);
+    expect(card.front).toContain('src="/attachments/alias.png"');
   });
 
   test('the page and its assets are served locally, with a policy that allows no inline script', async () => {

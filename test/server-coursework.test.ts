@@ -4,13 +4,16 @@
  * authorization, the whole flow (students submit → autograded in the sandbox → gradebook and CSV),
  * and submissions that loop or allocate without bound.
  */
+import { spawn } from 'child_process';
 import fs from 'fs';
+import http from 'http';
+import type { AddressInfo } from 'net';
 import path from 'path';
 import Database from 'better-sqlite3';
 import request from 'supertest';
 import { createApp, type CardlabApp } from '../server/app';
-import { Accounts, hashPassword, verifyPassword } from '../server/accounts';
-import { csvField, SESSION_COOKIE } from '../server/coursework';
+import { Accounts, hashPassword, scryptHighWater, SCRYPT_IN_FLIGHT, verifyPassword } from '../server/accounts';
+import { courseworkTools, csvField, Grader, MAX_QUEUED_PER_STUDENT, QueueFullError, SESSION_COOKIE, type CourseworkTools } from '../server/coursework';
 import { DB_FILE, MIGRATIONS, SCHEMA_VERSION, openDb } from '../server/db';
 import { runCli } from './helpers/cli';
 import { workspace, type Workspace } from './helpers/server-fixtures';
@@ -197,6 +200,153 @@ describe('accounts and sessions', () => {
   });
 });
 
+/** A request to a listening server from a chosen loopback address (127.0.0.x: a different client). */
+function fromAddress(port: number, localAddress: string, method: string, urlPath: string, body?: unknown) {
+  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any; ms: number }>((resolve, reject) => {
+    const started = performance.now();
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, localAddress, agent: false, headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text ? JSON.parse(text) : null, ms: performance.now() - started }));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function listening(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer(cardlab.app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
+}
+
+/** A flooder: 20 concurrent POSTs of unknown-name logins to PATH from 127.0.2.1–250 until stdin closes; prints status counts. */
+const FLOODER = `
+const http = require('http');
+const port = Number(process.argv[1]);
+let stop = false;
+const counts = {};
+process.stdin.on('end', () => { stop = true; });
+process.stdin.resume();
+function one(k, i) {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ name: 'nobody-' + k + '-' + i, password: 'x' });
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: process.argv[2], localAddress: '127.0.2.' + (1 + ((k * 7 + i) % 250)), agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      counts[res.statusCode] = (counts[res.statusCode] || 0) + 1;
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', resolve);
+    req.end(body);
+  });
+}
+async function loop(k) { for (let i = 0; !stop; i++) await one(k, i); }
+Promise.all(Array.from({ length: 20 }, (_, k) => loop(k))).then(() => process.stdout.write(JSON.stringify(counts)));
+`;
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
+
+describe('login throttling', () => {
+  test('200 wrong passwords from one address: a handful are checked, the rest get 429 with Retry-After; the right password from another address works', async () => {
+    start();
+    await addUserWithCli('alice', 'student', 'alice-password');
+    const server = await listening();
+    try {
+      const started = Date.now();
+      const statuses: number[] = [];
+      let retryAfter: string | undefined;
+      for (let i = 0; i < 200; i++) {
+        const res = await fromAddress(server.port, '127.0.0.1', 'POST', '/api/login', { name: 'alice', password: `guess-${i}` });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          retryAfter ??= res.headers['retry-after'];
+          expect(res.body.error.message).toMatch(/too many wrong logins from your address \(\d+ in a row\): try again in \d+ s/);
+        }
+      }
+      const seconds = (Date.now() - started) / 1000;
+      const checked = statuses.filter((s) => s === 401).length;
+      console.log(`200 wrong passwords in ${seconds.toFixed(1)} s: ${checked} checked (${(checked / seconds).toFixed(1)}/s), ${statuses.filter((s) => s === 429).length} refused with 429`);
+      expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+      expect(seconds).toBeLessThan(60);
+      expect(checked).toBeLessThanOrEqual(8); // 3 free, then 1 s, 2 s, 4 s, … apart
+      expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+      // Still refused from the guessing address, even with the right password; another address gets in.
+      expect((await fromAddress(server.port, '127.0.0.1', 'POST', '/api/login', { name: 'alice', password: 'alice-password' })).status).toBe(429);
+      const other = await fromAddress(server.port, '127.0.0.2', 'POST', '/api/login', { name: 'alice', password: 'alice-password' });
+      expect(other.status).toBe(200);
+      expect(other.body).toMatchObject({ name: 'alice' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('guesses spread over many addresses are limited per account', async () => {
+    start();
+    await addUserWithCli('bob', 'student', 'bob-password');
+    const server = await listening();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await fromAddress(server.port, `127.0.1.${i + 1}`, 'POST', '/api/login', { name: 'bob', password: `guess-${i}` })).status);
+      expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(11); // the bucket: 10 a minute
+      const refused = await fromAddress(server.port, '127.0.1.200', 'POST', '/api/login', { name: 'bob', password: `guess-x` });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toMatch(/too many wrong logins for this account/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a login flood from many addresses keeps scrypt to its limit and GET /api/decks fast', async () => {
+    start();
+    fs.writeFileSync(path.join(ws.cards, 'small.md'), '#flashcards\n\nQ::A\n');
+    await addUserWithCli('carol', 'student', 'carol-password');
+    const server = await listening();
+    try {
+      /** GET /api/decks latencies (60 requests) while `floodPath` is flooded (null: no flood), and the flood's status counts. */
+      const measure = async (floodPath: string | null) => {
+        const flood = floodPath ? spawn(process.execPath, ['-e', FLOODER, String(server.port), floodPath], { stdio: ['pipe', 'pipe', 'inherit'] }) : null;
+        let out = '';
+        flood?.stdout!.on('data', (d) => (out += d));
+        const floodDone = new Promise<void>((resolve) => (flood ? flood.on('exit', () => resolve()) : resolve()));
+        if (flood) await new Promise((resolve) => setTimeout(resolve, 500));
+        const times: number[] = [];
+        for (let i = 0; i < 60; i++) {
+          const res = await fromAddress(server.port, '127.0.0.3', 'GET', '/api/decks');
+          expect(res.status).toBe(200);
+          times.push(res.ms);
+        }
+        flood?.stdin!.end();
+        await floodDone;
+        return { p50: percentile(times, 50), p99: percentile(times, 99), statuses: (out ? JSON.parse(out) : {}) as Record<string, number> };
+      };
+      const line = (what: string, m: Awaited<ReturnType<typeof measure>>) =>
+        `${what}: GET /api/decks p50 ${m.p50.toFixed(1)} ms, p99 ${m.p99.toFixed(1)} ms ${JSON.stringify(m.statuses)}`;
+      const quiet = await measure(null);
+      // The same flood of requests that do nothing: what the traffic alone costs on this machine.
+      const plain = await measure('/api/no-such-route');
+      scryptHighWater(true);
+      const logins = await measure('/api/login');
+      console.log(`${line('quiet', quiet)}\n${line('flood of 404s', plain)}\n${line('login flood', logins)}\nscrypt in flight at most ${scryptHighWater()}`);
+      expect(scryptHighWater()).toBeLessThanOrEqual(SCRYPT_IN_FLIGHT);
+      expect(logins.statuses['503'] ?? 0).toBeGreaterThan(0); // the flood was refused, not queued without bound
+      // A functional bound, not a benchmark: 200 ms, or (on a machine too busy for that) no worse than
+      // twice what the same amount of trivial traffic costs.
+      expect(logins.p99).toBeLessThan(Math.max(200, 2 * plain.p99));
+      expect((await fromAddress(server.port, '127.0.0.4', 'POST', '/api/login', { name: 'carol', password: 'carol-password' })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('authorization', () => {
   test('unauthenticated requests get 401', async () => {
     start();
@@ -326,5 +476,96 @@ describe('runaway submissions', () => {
     expect(graded).toMatchObject({ status: 'graded', score: 0 });
     expect(graded.report.cells[0].message).toMatch(/memory limit of 320 MB exceeded/);
     await alice.get('/api/me').expect(200);
+  });
+});
+
+describe('the grading queue under a flood', () => {
+  /** A grader whose autograde is a fake that records the order and finishes when told. */
+  function fakeGrader(concurrency = 1) {
+    ws = workspace({});
+    const db = openDb(ws.data);
+    const dir = path.join(ws.dir, 'coursework');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'double.ipynb'), JSON.stringify(SOURCE));
+    const users = new Map<string, number>();
+    for (const name of ['alice', 'bob', 'carol']) {
+      users.set(name, Number(db.prepare("INSERT INTO users (name, role, password_hash, created_at) VALUES (?, 'student', 'x', ?)").run(name, new Date().toISOString()).lastInsertRowid));
+    }
+    const order: string[] = [];
+    const finish: Array<() => void> = [];
+    const tools: CourseworkTools = {
+      ...courseworkTools,
+      autograde: (async ({ submission }: { submission: { metadata: Record<string, unknown> } }) => {
+        order.push(String(submission.metadata.tag));
+        await new Promise<void>((resolve) => finish.push(resolve));
+        return { total: 1, max: 1, cells: [], problems: [] };
+      }) as unknown as CourseworkTools['autograde'],
+    };
+    const grader = new Grader(db, tools, dir, { timeoutMs: 1000, memoryMb: 128, concurrency });
+    const submit = (name: string, tag: string) => {
+      const userId = users.get(name)!;
+      grader.checkRoom(userId);
+      const id = Number(
+        db
+          .prepare("INSERT INTO submissions (user_id, assignment, notebook, status, submitted_at) VALUES (?, 'double', ?, 'queued', ?)")
+          .run(userId, JSON.stringify({ ...SOURCE, metadata: { tag } }), new Date().toISOString()).lastInsertRowid,
+      );
+      grader.enqueue(id, userId);
+    };
+    /** Lets the running grade(s) finish, then waits until the next one has started. */
+    const step = async () => {
+      finish.shift()!();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    };
+    return { db, grader, submit, order, step, close: () => db.close() };
+  }
+
+  test('round-robin by student: after the running grade, another student goes next; each student is capped', async () => {
+    const q = fakeGrader();
+    try {
+      q.submit('alice', 'a1');
+      q.submit('alice', 'a2');
+      q.submit('alice', 'a3');
+      expect(() => q.submit('alice', 'a4')).toThrow(QueueFullError);
+      expect(() => q.submit('alice', 'a4')).toThrow(/you already have 3 submissions waiting or being graded \(at most 3\)/);
+      q.submit('bob', 'b1');
+      q.submit('carol', 'c1');
+      q.submit('bob', 'b2');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      while (q.order.length < 6) await q.step();
+      await q.step();
+      await q.grader.idle();
+      // a1 was running; then one of each student in turn.
+      expect(q.order).toEqual(['a1', 'b1', 'c1', 'a2', 'b2', 'a3']);
+      expect(MAX_QUEUED_PER_STUDENT).toBe(3);
+      // Room again once graded.
+      expect(q.grader.queuedFor(1)).toBe(0);
+      expect(() => q.grader.checkRoom(1)).not.toThrow();
+    } finally {
+      q.close();
+    }
+  });
+
+  test('through the API: a 4th queued submission is a 429, and another student is graded right after the running one (real sandbox)', async () => {
+    start({ cellTimeout: 1500 });
+    const { alice, bob } = await instructorAndStudents();
+    const released = (await alice.get('/api/assignments/double/notebook').expect(200)).body;
+    const looping = answer(released, 'while (true) {}');
+    for (let i = 0; i < MAX_QUEUED_PER_STUDENT; i++) await alice.post('/api/assignments/double/submissions').send(looping).expect(202);
+    const refused = await alice.post('/api/assignments/double/submissions').send(looping).expect(429);
+    expect(refused.body.error.message).toMatch(/you already have 3 submissions waiting or being graded/);
+    expect(refused.headers['retry-after']).toBe('30');
+    const submitted = Date.now();
+    await bob.post('/api/assignments/double/submissions').send(answer(released, 'return 2 * x;')).expect(202);
+    await cardlab.grader.idle();
+    const aliceRows = await mine(alice);
+    const [bobRow] = await mine(bob);
+    expect(aliceRows).toHaveLength(3);
+    expect(bobRow).toMatchObject({ status: 'graded', score: 2, maxScore: 2 });
+    // Bob's was graded second: after alice's first, before her second and third.
+    const gradedAt = (r: { gradedAt: string }) => Date.parse(r.gradedAt);
+    expect(gradedAt(bobRow)).toBeGreaterThan(gradedAt(aliceRows[0]));
+    expect(gradedAt(bobRow)).toBeLessThan(gradedAt(aliceRows[1]));
+    console.log(`grading flood: bob waited ${((gradedAt(bobRow) - submitted) / 1000).toFixed(1)} s behind alice's 3 looping submissions (all of them took ${((gradedAt(aliceRows[2]) - submitted) / 1000).toFixed(1)} s)`);
   });
 });

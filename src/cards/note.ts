@@ -145,13 +145,25 @@ function contextAt(headings: Heading[], line: number): string[] {
   return stack.map((h) => h.text.replace(/\[\^\d+\]/g, '').trim());
 }
 
+/** A line that opens or closes fenced code, and an ATX heading (outside code). */
+export const FENCE_LINE = /^\s*(`{3,}|~{3,})/;
+export const HEADING_LINE = /^(#{1,6})[ \t]+(.*?)[ \t]*$/;
+
+/** The tags on one line (`#tag` with at least one non-digit, outside code spans), with their `#`. */
+export function tagsInLine(line: string): string[] {
+  const prose = line.replace(/(`+)[\s\S]*?\1/g, ' ');
+  const tags: string[] = [];
+  for (const m of prose.matchAll(/(^|\s)#([\p{L}\p{N}_\-/]+)/gu)) if (/[^\d/]/.test(m[2])) tags.push('#' + m[2]);
+  return tags;
+}
+
 /** Tags (`#tag`, at least one non-digit) and ATX headings of the body, outside code. */
 function scanBody(lines: string[]): { tags: TagAt[]; headings: Heading[] } {
   const tags: TagAt[] = [];
   const headings: Heading[] = [];
   let fence: string | null = null;
   lines.forEach((line, i) => {
-    const fenceMatch = /^\s*(`{3,}|~{3,})/.exec(line);
+    const fenceMatch = FENCE_LINE.exec(line);
     if (fence !== null) {
       if (fenceMatch && fenceMatch[1][0] === fence[0] && fenceMatch[1].length >= fence.length) fence = null;
       return;
@@ -160,12 +172,9 @@ function scanBody(lines: string[]): { tags: TagAt[]; headings: Heading[] } {
       fence = fenceMatch[1];
       return;
     }
-    const heading = /^(#{1,6})[ \t]+(.*?)[ \t]*$/.exec(line);
+    const heading = HEADING_LINE.exec(line);
     if (heading) headings.push({ line: i, level: heading[1].length, text: heading[2].replace(/[ \t]+#+$/, '') });
-    const prose = line.replace(/(`+)[\s\S]*?\1/g, ' ');
-    for (const m of prose.matchAll(/(^|\s)#([\p{L}\p{N}_\-/]+)/gu)) {
-      if (/[^\d/]/.test(m[2])) tags.push({ tag: '#' + m[2], line: i });
-    }
+    for (const tag of tagsInLine(line)) tags.push({ tag, line: i });
   });
   return { tags, headings };
 }

@@ -186,7 +186,11 @@ export function parseLines(lines: string[], options: ParserOptions): LocatedCard
         cardText += '\n' + lines[i];
       }
       // The plugin writes the fence back as bare fence characters; an indented fence keeps its indent.
-      cardText += '\n' + (indent.length === 0 ? fence : (lines[i + 1] ?? indent + fence).trimEnd());
+      // FIX: a scheduling comment after the closing fence (```<!--SR:…-->) stays in the card's text,
+      // so the card reads as its source lines and its comment can be written back in place.
+      const closing = lines[i + 1];
+      const keepLine = indent.length > 0 || (closing !== undefined && closing.includes(SR_COMMENT_BEGIN));
+      cardText += '\n' + (keepLine ? (closing ?? indent + fence).trimEnd() : fence);
       i++;
       math.reset();
     } else if (cardType === null && clozes.isClozeNote(masked)) {

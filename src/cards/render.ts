@@ -8,14 +8,13 @@
  * similar links, KaTeX runs untrusted (no `\href{javascript:…}`), and every attribute we write is
  * escaped.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import MarkdownIt from 'markdown-it';
 import type { StateInline } from 'markdown-it';
 import markdownItKatex from '@vscode/markdown-it-katex';
 import hljs from 'highlight.js';
 import type { Card, ParserOptions } from './model';
 import { resolveParserOptions } from './options';
+import { resolveAttachment } from './attachments';
 import { expandSides, type ClozeFormatter } from './siblings';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -106,10 +105,9 @@ function wikiLinks(md: MarkdownIt, options: RenderOptions): void {
   };
 }
 
-/** Only a plain file name inside the folder counts: no paths out of it. */
+/** Only a plain file name whose real path is inside the folder counts (./attachments.ts). */
 function attachmentExists(dir: string | undefined, file: string): boolean {
-  if (!dir || file.includes('/') || file.includes('\\') || file.startsWith('.')) return false;
-  return existsSync(join(dir, file));
+  return dir !== undefined && resolveAttachment(dir, file) !== null;
 }
 
 const markdownCache = new WeakMap<RenderOptions, MarkdownIt>();

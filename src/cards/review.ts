@@ -8,13 +8,16 @@
  *    text is gone or ambiguous (two identical cards: never the wrong one, the plugin's bug #993);
  *  - the new text is re-parsed before it is written: same cards, the schedule where it belongs,
  *    every other card's schedule unchanged, exactly one comment more or the same number;
- *  - the file is read again right before the rename; a change in between starts the grade over.
+ *  - the file is replaced so that no edit another program makes meanwhile is lost (deck-file.ts,
+ *    replaceFileText): a change seen before the rename starts the grade over on the new text, one that
+ *    slipped into the replaced file is carried into the new one.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { Card, CardSettings, Note } from './model';
 import { parseNote, type ParseNoteOptions } from './note';
-import { canonicalPath, withFileQueue, writeFileAtomic } from './deck-file';
+import { canonicalPath, readDeckText, replaceFileText, withFileQueue, type FileSignature } from './deck-file';
+import { patchNoteAfterCommentEdit } from './note-patch';
 import { calendarDaysBetween, DAY_MS, parsePluginDate, startOfDay } from './scheduling/dates';
 import { difficultyToEase, isFsrsSchedule } from './scheduling/fsrs';
 import { DueDateHistogram } from './scheduling/histogram';
@@ -28,7 +31,7 @@ import {
   type SchedulerSettings,
   type SiblingSchedule,
 } from './scheduling/scheduler';
-import { WriteBackError, writeScheduleIntoText } from './write';
+import { lineOffset, WriteBackError, writeScheduleIntoText } from './write';
 
 /** The plugin settings a review reads (parser options, flashcard tags, placement, scheduler). */
 export type ReviewSettings = Partial<CardSettings> & { fsrsDesiredRetention?: number };
@@ -181,7 +184,7 @@ export async function loadVault(
     }
     let text: string;
     try {
-      text = await fs.readFile(file, 'utf8');
+      text = await readDeckText(file);
     } catch {
       continue;
     }
@@ -207,6 +210,8 @@ export interface GradeOptions extends CardLocator {
   /** The vault the histogram is built from (recursively). Default: the nearest folder above the file
    *  holding `.obsidian`, else the file's own folder alone. */
   vaultDir?: string;
+  /** The note path card ids are made from (the server's are relative to its cards folder). Default: `file`. */
+  notePath?: string;
 }
 
 export interface GradeResult {
@@ -224,9 +229,12 @@ export interface GradeResult {
   /** The card's comment as written, or null. */
   comment: string | null;
   written: boolean;
+  /** The note as the file now reads (card ids made from `notePath`); null when the grade was applied
+   *  over another program's concurrent edit below the card (that text was not parsed here). */
+  note: Note | null;
+  /** The written file's stat signature; null when nothing was written. */
+  signature: FileSignature | null;
 }
-
-const MAX_ATTEMPTS = 3;
 
 async function vaultNotes(vaultDir: string | undefined, file: string, note: Note, settings: ReviewSettings): Promise<Note[]> {
   const vault = vaultDir !== undefined ? { dir: vaultDir, recursive: true } : await findVault(file);
@@ -234,7 +242,9 @@ async function vaultNotes(vaultDir: string | undefined, file: string, note: Note
 }
 
 function countComments(text: string): number {
-  return text.split('<!--SR:').length - 1;
+  let count = 0;
+  for (let at = text.indexOf('<!--SR:'); at >= 0; at = text.indexOf('<!--SR:', at + 7)) count++;
+  return count;
 }
 
 /** Re-parses the text about to be written and checks it is exactly the intended change. */
@@ -257,6 +267,7 @@ function verifyNewText(
   before.cards.forEach((old, k) => {
     const now = after.cards[k];
     if (now.textHash !== old.textHash || now.siblings.length !== old.siblings.length) fail(`card ${k} would change`);
+    if (k !== target && now.siblings === old.siblings) return; // carried over from the old note as is
     if (k !== target) {
       old.siblings.forEach((s, j) => {
         if (now.siblings[j].segment !== s.segment) fail(`the schedule of another card (line ${old.range.start}) would change`);
@@ -273,6 +284,29 @@ function verifyNewText(
   });
 }
 
+/**
+ * The last note parsed or written per file, keyed by its exact text: a grade on a file nothing else
+ * touched since the previous grade starts from the note that grade produced instead of parsing again.
+ */
+const lastNotes = new Map<string, { text: string; optionsKey: string; note: Note }>();
+const LAST_NOTES_KEPT = 16;
+
+function noteOf(file: string, text: string, options: ParseNoteOptions): Note {
+  const key = canonicalPath(file);
+  const optionsKey = JSON.stringify(options);
+  const known = lastNotes.get(key);
+  if (known && known.text === text && known.optionsKey === optionsKey) return known.note;
+  const note = parseNote(text, options);
+  rememberNote(key, text, optionsKey, note);
+  return note;
+}
+
+function rememberNote(key: string, text: string, optionsKey: string, note: Note): void {
+  lastNotes.delete(key);
+  lastNotes.set(key, { text, optionsKey, note });
+  if (lastNotes.size > LAST_NOTES_KEPT) lastNotes.delete(lastNotes.keys().next().value!);
+}
+
 /** Grades one sibling of one card and writes its new schedule into the file. */
 export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
   const response = toReviewResponse(options.response);
@@ -285,12 +319,13 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
   const siblingIndex = options.sibling ?? 0;
   const now = options.now ?? new Date();
   const file = options.file;
+  const noteOptions = parseOptions(options.notePath ?? file, settings);
   const locator: CardLocator = { line: options.line, textHash: options.textHash };
 
   return withFileQueue(file, async () => {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const text = await fs.readFile(file, 'utf8');
-      const note = parseNote(text, parseOptions(file, settings));
+    // Called again with the file as another program left it if it edited the file meanwhile.
+    const replaced = await replaceFileText<Omit<GradeResult, 'signature'>>(file, async (text) => {
+      const note = noteOf(file, text, noteOptions);
       const card = locateCard(note, locator);
       // From here on the card is known by its text: a retry finds it again even if it moved.
       locator.textHash = card.textHash;
@@ -303,7 +338,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
       const previous = siblingSchedule(card.siblings[siblingIndex]);
       const histogram =
         options.histogram instanceof DueDateHistogram
-          ? options.histogram
+          ? new DueDateHistogram(options.histogram.toRecord())
           : options.histogram
             ? new DueDateHistogram(options.histogram)
             : dueDateHistogram(await vaultNotes(options.vaultDir, file, note, settings), startOfDay(now));
@@ -311,7 +346,8 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
         now,
         settings: scheduler,
         histogram,
-        noteEase: noteEaseOf(note, scheduler.baseEase),
+        // Only a new card starts from the note's ease (a pass over every card: skipped otherwise).
+        noteEase: previous === null ? noteEaseOf(note, scheduler.baseEase) : null,
       });
       const base = {
         file,
@@ -322,18 +358,24 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
         previous,
         previousComment: card.comment?.raw ?? null,
       };
-      if (schedule === null) return { ...base, schedule: null, comment: card.comment?.raw ?? null, written: false };
+      if (schedule === null) return { text, result: { ...base, schedule: null, comment: card.comment?.raw ?? null, written: false, note } };
 
       const newText = writeScheduleIntoText(text, card, siblingIndex, schedule, placement, note.eol);
-      const after = parseNote(newText, parseOptions(file, settings));
+      // The new note: patched from the old one when the change provably parses that way, else parsed.
+      const after = patchNoteAfterCommentEdit(note, text, newText, card) ?? parseNote(newText, noteOptions);
       verifyNewText(note, after, card, siblingIndex, schedule, text, newText);
-
-      if ((await fs.readFile(file, 'utf8')) !== text) continue; // edited meanwhile: start over
-      await writeFileAtomic(file, newText);
+      rememberNote(canonicalPath(file), newText, JSON.stringify(noteOptions), after);
       const written = after.cards[note.cards.indexOf(card)];
-      return { ...base, schedule, comment: written.comment?.raw ?? null, written: true };
-    }
-    throw new WriteBackError(`${file} kept changing while the grade was being written; nothing was written`);
+      return {
+        text: newText,
+        result: { ...base, schedule, comment: written.comment?.raw ?? null, written: true, note: after as Note | null },
+        // What decides this write ends with the card, the line that ends it, and the line after that
+        // (a single-line card looks one line ahead for its comment): an edit below is re-applied to.
+        dependsOnTextBefore: lineOffset(text, card.parsed.lastLineNum + 3),
+      };
+    });
+    // Written over another program's later edit (see dependsOnTextBefore): the note is not that file's.
+    return { ...replaced.result, note: replaced.rebased ? null : replaced.result.note, signature: replaced.signature };
   });
 }
 

@@ -4,12 +4,12 @@
  *
  * The same safety as the write-back (./review.ts): one writer per file, the card found by its text,
  * the comment checked to still be the one the grade wrote (an edit made since — in Obsidian, or a
- * later grade — is never overwritten), the result re-parsed before an atomic replace.
+ * later grade — is never overwritten), the result re-parsed before an atomic replace that loses no
+ * concurrent edit (deck-file.ts, replaceFileText).
  */
-import { promises as fs } from 'fs';
 import type { Card, Note } from './model';
 import { parseNote } from './note';
-import { withFileQueue, writeFileAtomic } from './deck-file';
+import { replaceFileText, withFileQueue } from './deck-file';
 import { locateCard, type ReviewSettings } from './review';
 import { joinRawLines, splitRawLines, WriteBackError } from './write';
 
@@ -70,20 +70,18 @@ function verifyUndo(before: Note, after: Note, target: number, previousComment: 
 /** Puts the card's comment back as it was before the grade `undo` describes; returns the card's line. */
 export async function undoGrade(undo: GradeUndo, settings: ReviewSettings = {}): Promise<{ line: number }> {
   return withFileQueue(undo.file, async () => {
-    const text = await fs.readFile(undo.file, 'utf8');
-    const note = parseNote(text, { ...settings, path: undo.file });
-    const card = locateCard(note, { line: undo.line, textHash: undo.textHash });
-    if ((card.comment?.raw ?? null) !== undo.comment) {
-      throw new WriteBackError(
-        `the schedule of the card at line ${card.range.start} of ${undo.file} changed since it was graded; nothing was undone`,
-      );
-    }
-    const newText = restoreCommentInText(text, card, undo.previousComment);
-    verifyUndo(note, parseNote(newText, { ...settings, path: undo.file }), note.cards.indexOf(card), undo.previousComment, undo.file);
-    if ((await fs.readFile(undo.file, 'utf8')) !== text) {
-      throw new WriteBackError(`${undo.file} changed while the undo was being written; nothing was undone`);
-    }
-    await writeFileAtomic(undo.file, newText);
-    return { line: card.range.start };
+    const replaced = await replaceFileText(undo.file, (text) => {
+      const note = parseNote(text, { ...settings, path: undo.file });
+      const card = locateCard(note, { line: undo.line, textHash: undo.textHash });
+      if ((card.comment?.raw ?? null) !== undo.comment) {
+        throw new WriteBackError(
+          `the schedule of the card at line ${card.range.start} of ${undo.file} changed since it was graded; nothing was undone`,
+        );
+      }
+      const newText = restoreCommentInText(text, card, undo.previousComment);
+      verifyUndo(note, parseNote(newText, { ...settings, path: undo.file }), note.cards.indexOf(card), undo.previousComment, undo.file);
+      return { text: newText, result: { line: card.range.start } };
+    });
+    return replaced.result;
   });
 }

@@ -36,6 +36,40 @@ export function joinRawLines(lines: RawLine[]): string {
   return lines.map((l) => l.content + l.eol).join('');
 }
 
+/** Where line `line` (0-based, as the parser numbers them) starts in `text`; the text's length past its end. */
+export function lineOffset(text: string, line: number): number {
+  let offset = 0;
+  for (let i = 0; i < line; i++) {
+    const nl = text.indexOf('\n', offset);
+    if (nl < 0) return text.length;
+    offset = nl + 1;
+  }
+  return offset;
+}
+
+/**
+ * Lines `first`…`last` of the text with their terminators, and the offsets `from`/`to` they span
+ * (so `text.slice(0, from) + joinRawLines(lines) + text.slice(to)` is the text): what a write-back
+ * edits, without splitting a whole large file into lines.
+ */
+export function rawLinesBetween(text: string, first: number, last: number): { lines: RawLine[]; from: number; to: number } {
+  const from = lineOffset(text, first);
+  const lines: RawLine[] = [];
+  let offset = from;
+  for (let i = first; i <= last && offset <= text.length; i++) {
+    const nl = text.indexOf('\n', offset);
+    if (nl < 0) {
+      lines.push({ content: text.slice(offset), eol: '' });
+      offset = text.length + 1;
+      break;
+    }
+    const crlf = nl > offset && text.charCodeAt(nl - 1) === 13;
+    lines.push({ content: text.slice(offset, crlf ? nl - 1 : nl), eol: crlf ? '\r\n' : '\n' });
+    offset = nl + 1;
+  }
+  return { lines, from, to: Math.min(offset, text.length) };
+}
+
 export interface CommentPlacementSettings {
   cardCommentOnSameLine: boolean;
   baseEase: number;
@@ -61,11 +95,11 @@ export function buildComment(card: Card, siblingIndex: number, schedule: Sibling
  * card's range (lines the parser skips, like an HTML comment inside the card, may sit between).
  * Returns the line holding the card's last text line.
  */
-function checkCardLines(lines: RawLine[], card: Card): number {
+function checkCardLines(lines: RawLine[], card: Card, base: number): number {
   const textLines = card.parsed.text.split('\n');
   while (textLines.length > 1 && textLines[textLines.length - 1].trim() === '') textLines.pop();
   // The parser drops trailing whitespace from a card's text; the file keeps it.
-  const same = (i: number, t: string) => lines[i] !== undefined && lines[i].content.trimEnd() === t.trimEnd();
+  const same = (i: number, t: string) => lines[i - base] !== undefined && lines[i - base].content.trimEnd() === t.trimEnd();
   const { start, end } = card.range;
   const mismatch = (line: number) =>
     new WriteBackError(`the card at line ${start} no longer matches the file (line ${line} differs); it was not written`);
@@ -99,30 +133,31 @@ export function writeScheduleIntoText(
       `sibling ${siblingIndex} does not exist: the card at line ${card.range.start} has ${card.siblings.length}`,
     );
   }
-  const lines = splitRawLines(text);
-  const lastTextLine = checkCardLines(lines, card);
+  // Only the card's own lines are split and edited; the rest of the text is sliced around them.
+  const first = card.range.start;
+  const { lines, from, to } = rawLinesBetween(text, first, card.range.end);
+  const rejoin = () => text.slice(0, from) + joinRawLines(lines) + text.slice(to);
+  const lastTextLine = checkCardLines(lines, card, first);
   const comment = buildComment(card, siblingIndex, schedule, settings.baseEase);
 
   if (card.comment) {
     const c = card.comment;
-    const commentsInCard = lines
-      .slice(card.range.start, card.range.end + 1)
-      .reduce((n, l) => n + (l.content.match(SR_COMMENT_ANYWHERE)?.length ?? 0), 0);
+    const commentsInCard = lines.reduce((n, l) => n + (l.content.match(SR_COMMENT_ANYWHERE)?.length ?? 0), 0);
     if (commentsInCard > 1) {
       throw new WriteBackError(
         `the card at line ${card.range.start} has ${commentsInCard} scheduling comments; keep one by hand before grading it`,
       );
     }
-    const line = lines[c.line];
+    const line = lines[c.line - first];
     if (!line || line.content.slice(c.start, c.end) !== c.raw) {
       throw new WriteBackError(`the scheduling comment of the card at line ${card.range.start} moved; it was not written`);
     }
     line.content = line.content.slice(0, c.start) + comment + line.content.slice(c.end);
-    return joinRawLines(lines);
+    return rejoin();
   }
 
   const sameLine = settings.cardCommentOnSameLine && !card.question.endsWith('```');
-  const target = lines[lastTextLine];
+  const target = lines[lastTextLine - first];
   if (sameLine) {
     const trimmed = target.content.trimEnd();
     let at = trimmed.length;
@@ -132,7 +167,7 @@ export function writeScheduleIntoText(
     // A new line after the card; a file without a final newline still ends without one.
     const newLine: RawLine = { content: comment, eol: target.eol };
     if (target.eol === '') target.eol = eol;
-    lines.splice(lastTextLine + 1, 0, newLine);
+    lines.splice(lastTextLine - first + 1, 0, newLine);
   }
-  return joinRawLines(lines);
+  return rejoin();
 }

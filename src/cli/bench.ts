@@ -73,6 +73,20 @@ export function registerBenchCommands(program: Command): void {
     });
 
   bench
+    .command('cards-grade')
+    .description('grades/s on one big deck file: the old three-parse path, gradeCard in process, and the server (POST /api/review)')
+    .option('--cards <n>', 'cards in the deck file', positiveInt, 10_000)
+    .option('--grades <n>', 'grades per path (the old path does at most 10)', positiveInt, 200)
+    .option('--json', 'print one JSON object per path')
+    .action(async (opts: { cards: number; grades: number; json?: boolean }) => {
+      // Lazy: the report lives in bench/ with the other benchmark scripts.
+      const { runCardsGradeReport } = await import('../../bench/cards-grade');
+      await runCardsGradeReport({ cards: opts.cards, grades: opts.grades, json: opts.json });
+      const { settleFileChecks } = await import('../cards/deck-file');
+      await settleFileChecks();
+    });
+
+  bench
     .command('all')
     .description('run every benchmark report (speed: L=100 batch 64 on each backend and PyTorch; memory: L = 40…190; charts under bench/results/)')
     .action(async () => {

@@ -9,6 +9,7 @@ import { dueCounts, gradeCard, loadVault, type ReviewSettings } from '../cards/r
 import { parseReviewDate } from '../cards/scheduling/dates';
 import { toReviewResponse } from '../cards/scheduling/osr';
 import { readSettingsFile } from './cards';
+import { settleFileChecks } from '../cards/deck-file';
 
 /** The scheduling settings the plugin keeps in its data.json, with its names. */
 const REVIEW_KEYS = [
@@ -111,6 +112,8 @@ export function addGradeCommand(cards: Command): void {
           written: result.written,
         }),
       );
+      // An editor's write that was on its way as the file was replaced is carried over before exiting.
+      await settleFileChecks();
     });
 }
 
