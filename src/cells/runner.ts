@@ -12,7 +12,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { StringDecoder } from 'string_decoder';
-import type { CellEvent, CellJob, ExitReason } from './events';
+import type { CellEvent, CellJob, ExitReason, GradingJob } from './events';
 import { readNotebook, codeCells } from './notebook';
 
 export const DEFAULT_TIME_LIMIT_MS = 30_000;
@@ -51,6 +51,8 @@ export interface RunOptions {
   readableRoots?: string[];
   /** Run every cell even after one failed (grading); default: stop at the first failing cell. */
   continueAfterErrors?: boolean;
+  /** Grade: the child confines the student's cells and writes the tests' verdicts (src/coursework/grading-child.ts). */
+  grading?: GradingJob;
   /** Called for each event as it arrives. */
   onEvent?: (event: CellEvent) => void;
 }
@@ -204,7 +206,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   child.stdout!.on('data', forward('stdout'));
   child.stderr!.on('data', forward('stderr'));
 
-  const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors };
+  const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors, grading: options.grading };
   child.stdin!.on('error', () => undefined); // a child that dies early closes its stdin
   child.stdin!.end(JSON.stringify(job));
 

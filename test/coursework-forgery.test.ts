@@ -1,0 +1,223 @@
+/**
+ * A hostile student's submission: the released (stubbed) assignment plus an attack in the student's
+ * own cells. Each attack tries to earn points without solving, by forging the runner's protocol,
+ * replacing what runs the tests, patching what the tests call, or reading the hidden tests. Every
+ * one must score 0, with the stub's own failure or the attack's error as the message.
+ */
+import path from 'path';
+import { assignNotebook, autograde, type GradeReport } from '../src/coursework';
+import { cellSource, type Notebook } from '../src/cells/notebook';
+import { assertBuilt } from './helpers/built';
+
+const COURSEWORK = path.join(__dirname, '..', 'coursework');
+const COMPOSITE = path.join(COURSEWORK, '01-composite-layer.ipynb');
+const DENSE_BLOCK = path.join(COURSEWORK, '03-dense-block-params.ipynb');
+
+beforeAll(() => assertBuilt(['cells', 'coursework']));
+
+/** The released student copy with some of its cells (by id) replaced by the attacker's code. */
+function submission(source: string, cells: Record<string, string>): Notebook {
+  const student = assignNotebook(source);
+  for (const id of Object.keys(cells)) {
+    if (!student.cells.some((c) => c.id === id)) throw new Error(`no cell ${id} in ${source}`);
+  }
+  return { ...student, cells: student.cells.map((cell) => (cell.id! in cells ? { ...cell, source: cells[cell.id!] } : cell)) };
+}
+
+const stubOf = (source: string, id: string) => cellSource(assignNotebook(source).cells.find((c) => c.id === id)!);
+
+async function grade(source: string, cells: Record<string, string>): Promise<GradeReport> {
+  return autograde({ submission: submission(source, cells), source, timeoutMs: 30_000 });
+}
+
+// Each case is one or more whole autograde runs (child start-up included): slow on a loaded machine.
+jest.setTimeout(240_000);
+
+function expectNothingEarned(report: GradeReport): void {
+  expect(report.cells.map((c) => [c.id, c.points])).toEqual(report.cells.map((c) => [c.id, 0]));
+  expect(report.total).toBe(0);
+  for (const cell of report.cells) expect(cell.message).toEqual(expect.any(String));
+}
+
+/** Assignment 1 run order: setup (0), solution (1), test-shape (2), test-structure (3). */
+const FORGED_ENDS = [2, 3].map((cell) => JSON.stringify({ type: 'cell-end', cell, ok: true, ms: 1 })).join('\\n');
+
+/** The stubbed solution cell (compositeLayer throws "not implemented") with an attack after it. */
+const stubWith = (attack: string) => `${stubOf(COMPOSITE, 'solution')}\n${attack}`;
+
+describe('forged verdicts score 0', () => {
+  test('the stub alone scores 0 with "not implemented"', async () => {
+    const report = await grade(COMPOSITE, {});
+    expectNothingEarned(report);
+    for (const cell of report.cells) expect(cell.message).toMatch(/not implemented/);
+  });
+
+  test('writing cell-end events on fd 3 (the runner protocol)', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(`const fs = require('fs');\nfs.writeSync(3, '${FORGED_ENDS}\\n');`),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('writing cell-end events on fd 1 and fd 2', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(`const fs = require('fs');\nfs.writeSync(1, '${FORGED_ENDS}\\n');\nfs.writeSync(2, '${FORGED_ENDS}\\n');`),
+    });
+    expectNothingEarned(report);
+  });
+
+  test("replacing vm.runInThisContext, which runs the next cells", async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(`require('vm').runInThisContext = () => undefined;`),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('replacing vm.Script.prototype.runInThisContext', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(`require('vm').Script.prototype.runInThisContext = function () { return () => undefined; };`),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('patching JSON.stringify, which the shape test compares with', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { return x; }',
+        'const realStringify = JSON.stringify;',
+        "(JSON as any).stringify = (value: unknown, ...rest: any[]) => Array.isArray(value) ? 'same' : realStringify(value, ...rest);",
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('patching Array.prototype methods and Object.is', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { return x; }',
+        "Array.prototype.map = function () { return ['BatchNormalization', 'Activation', 'Conv2D']; } as any;",
+        'Array.prototype.slice = function (this: unknown[]) { return this; } as any;',
+        'Object.is = () => true;',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('a fake tf bound in the student\'s setup cell: the tests use the real one', async () => {
+    const report = await grade(COMPOSITE, {
+      setup: [
+        "import * as cardlab from 'cardlab';",
+        'const fakeLayer = (name: string, config: object = {}) => ({ getClassName: () => name, getConfig: () => config });',
+        'const fakeModel = {',
+        "  layers: [fakeLayer('InputLayer'), fakeLayer('BatchNormalization'), fakeLayer('Activation', { activation: 'relu' }),",
+        "    fakeLayer('Conv2D', { kernelSize: [3, 3], useBias: false })],",
+        '  countParams: () => 200,',
+        '};',
+        'const tf = { ...cardlab.tf, model: () => fakeModel } as unknown as typeof cardlab.tf;',
+      ].join('\n'),
+      solution: [
+        'function compositeLayer(x: any, growthRate: number): any {',
+        '  return { shape: [null, x.shape[1], x.shape[2], growthRate] };',
+        '}',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test("patching tf's LayersModel.prototype.countParams, which the library test compares with", async () => {
+    const report = await grade(DENSE_BLOCK, {
+      solution: [
+        'function denseBlockParams(m0: number, k: number, layers: number): number { return -1; }',
+        '(tf.LayersModel.prototype as any).countParams = () => -1;',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test("replacing cardlab's exports in the module cache (the library test imports cardlab)", async () => {
+    const report = await grade(DENSE_BLOCK, {
+      solution: [
+        'function denseBlockParams(m0: number, k: number, layers: number): number { return 0; }',
+        "const entry = require.cache[require.resolve('cardlab')]!;",
+        '// The library test imports denseBlock: a block that adds no layer has no parameters.',
+        'entry.exports = { ...entry.exports, denseBlock: (input: unknown) => input };',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('process.exit(0) in the middle of a test', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: 'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { process.exit(0); }',
+    });
+    expectNothingEarned(report);
+  });
+
+  test("catching the test's error with process.on('uncaughtException') and a thrown-later timer", async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(
+        [
+          "process.on('uncaughtException', () => undefined);",
+          "process.on('unhandledRejection', () => undefined);",
+          "process.removeAllListeners('uncaughtException');",
+        ].join('\n'),
+      ),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('overriding console and Promise.prototype.then', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: stubWith(
+        [
+          'console.error = () => undefined;',
+          'console.log = () => undefined;',
+          'Promise.prototype.then = function (this: Promise<unknown>, ok: any) { return ok?.(undefined); } as any;',
+        ].join('\n'),
+      ),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('throwing odd objects: a Proxy, an object whose toString throws, null', async () => {
+    for (const thrown of [
+      'new Proxy({}, { get() { throw new Error("gotcha"); }, getPrototypeOf() { return Error.prototype; } })',
+      '{ toString() { throw new Error("no string"); }, [Symbol.toPrimitive]() { throw new Error("no primitive"); } }',
+      'null',
+    ]) {
+      const report = await grade(COMPOSITE, {
+        solution: `function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { throw ${thrown}; }`,
+      });
+      expectNothingEarned(report);
+    }
+  });
+
+  test('a Proxy returned to the test, with toJSON, valueOf and Symbol.toPrimitive tricks', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor {',
+        '  const anything: any = new Proxy(function () {}, {',
+        "    get: (_t, key) => key === 'toJSON' ? () => [null, 8, 8, 4] : key === Symbol.toPrimitive ? () => 200 : key === 'valueOf' ? () => 200 : anything,",
+        '    apply: () => anything,',
+        '  });',
+        '  return anything;',
+        '}',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
+  test('the hidden tests cannot be read from the process (vm, the module cache, stdin) and sent back in a message', async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'const seen: string[] = [];',
+        "try { const vm = require('vm'); const run = vm.runInThisContext; vm.runInThisContext = (code: string, ...rest: any[]) => { seen.push(code); return run(code, ...rest); }; } catch (e) { seen.push(String(e)); }",
+        "try { seen.push(require('fs').readFileSync(0, 'utf8')); } catch (e) { seen.push(String(e)); }",
+        "try { seen.push(JSON.stringify(Object.keys(require.cache))); } catch (e) { seen.push(String(e)); }",
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { throw new Error(seen.join("\\n")); }',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+    expect(JSON.stringify(report)).not.toMatch(/3×5×2|BEGIN HIDDEN|countParams\(\) !== 4/);
+  });
+});
