@@ -91,6 +91,16 @@ describe('forged verdicts score 0', () => {
     expectNothingEarned(report);
   });
 
+  test("shadowing a global the test uses with the student's own declaration (const JSON = …)", async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor { return x; }',
+        "const JSON = { stringify: (value: unknown) => 'same', parse: (text: string) => text };",
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+  });
+
   test('patching Array.prototype methods and Object.is', async () => {
     const report = await grade(COMPOSITE, {
       solution: [

@@ -14,7 +14,7 @@ import { createConverter } from 'tslab/dist/converter';
 import { createExecutor, ConverterSet } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 import type { CellEvent, CellJob } from './events';
-import { cellScriptName, describeThrown, locateRuntimeError, userFrames, userStack, type CellCode } from './error-lines';
+import { cellScriptName, compileErrorText, describeThrown, locateRuntimeError, userFrames, userStack, type CellCode } from './error-lines';
 
 const EVENTS_FD = 3;
 
@@ -57,9 +57,8 @@ const kernelConsole = {
   },
   error(...args: unknown[]): void {
     if (args[0] === DIAGNOSTIC_FORMAT) {
-      const text = format(...args) + '\n';
       const [, , line, column, message] = args as [string, string, number, number, string];
-      emit({ type: 'error', cell: currentCell, kind: 'compile', message, line, column, text });
+      emit({ type: 'error', cell: currentCell, kind: 'compile', message, line, column, text: compileErrorText(currentCell, line, column, message) });
       return;
     }
     const error = describeRuntimeError(args[0]);

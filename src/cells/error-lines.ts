@@ -136,15 +136,25 @@ export function userFrames(stack: string, cells: ReadonlyMap<number, CellCode>):
     // The executor wraps the output as `(function(exports, require) { <output>`: lines stay the same.
     const where = code && sourcePositionOf(code, Number(m[3]) - 1, Number(m[4]));
     if (!where) continue;
-    const name = m[1]?.replace(/^(?:Object|exports)\./, '');
-    frames.push({ fn: name && !/^(?:eval|<anonymous>|Object\.eval)$/.test(name) ? name : undefined, cell, ...where });
+    frames.push({ fn: functionName(m[1]), cell, ...where });
   }
   return frames;
+}
+
+/** The user's function name of a frame: not the receiver V8 adds (`Proxy.f`), nor Node's or SES's wrappers. */
+function functionName(raw: string | undefined): string | undefined {
+  if (!raw || /^(?:eval|<anonymous>|Object\.eval|Timeout\._onTimeout|Immediate\.<anonymous>|Immediate\._onImmediate)$/.test(raw)) return undefined;
+  return raw.replace(/^(?:Object|Proxy|exports)\./, '');
 }
 
 export function formatFrame(frame: UserFrame): string {
   const place = `cell ${frame.cell}, line ${frame.line}, column ${frame.column}`;
   return frame.fn ? `${frame.fn} (${place})` : place;
+}
+
+/** A TypeScript diagnostic as the user sees it: the message, then where in the cell. */
+export function compileErrorText(cell: number, line: number, column: number, message: string): string {
+  return `${message}\n    at ${formatFrame({ cell, line, column })}\n`;
 }
 
 /** What the user sees of an error: its message and their own frames only. */

@@ -17,6 +17,7 @@
 import { createRequire } from 'module';
 import path from 'path';
 import type { CellEvent, CellJob } from '../cells/events';
+import { compileErrorText } from '../cells/error-lines';
 import { confineLibraries, formatValues, lockdownRealm } from './confine';
 
 /** tslab's converter (what the child's recording converter offers). */
@@ -59,12 +60,19 @@ function createExports(): { target: Exports; proxy: Exports } {
   return { target, proxy };
 }
 
-/** Plain data snapshot of the student's declarations: what a test sees under their names. */
-function studentNames(target: Exports): Exports {
+/**
+ * Plain data snapshot of the student's declarations: what a test sees under their names. A name
+ * that is a global of the tests' compartment (JSON, Error, Object, console…) is left out: tslab
+ * compiles a test's `JSON.stringify` to `exports.JSON.stringify` once a cell declared `JSON`, and
+ * a student's `const JSON = …` must not become the test's. (The test then fails to find it.)
+ */
+function studentNames(target: Exports, globalNames: ReadonlySet<string | symbol>): Exports {
   const names: Exports = {};
   for (const key of Reflect.ownKeys(target)) {
+    if (globalNames.has(key)) continue;
     const d = Object.getOwnPropertyDescriptor(target, key);
-    if (d && 'value' in d) names[key] = d.value;
+    // defineProperty, not assignment: a declaration named `__proto__` must not set the prototype.
+    if (d && 'value' in d) Object.defineProperty(names, key, { value: d.value, writable: true, enumerable: true, configurable: true });
   }
   return names;
 }
@@ -136,6 +144,7 @@ export async function runGradingJob(job: CellJob, host: GradingHost): Promise<bo
   };
 
   const student = newCompartment();
+  const globalNames = new Set<string | symbol>(Reflect.ownKeys(newCompartment().globalThis));
   const studentExports = createExports();
   let prevDecl = '';
   let allOk = true;
@@ -153,7 +162,7 @@ export async function runGradingJob(job: CellJob, host: GradingHost): Promise<bo
       const messages = converted.diagnostics.map((d) => {
         const line = d.start.line + 1;
         const column = d.start.character + 1;
-        host.emit({ type: 'error', cell: index, kind: 'compile', message: d.messageText, line, column, text: `${line}:${column} - ${d.messageText}\n` });
+        host.emit({ type: 'error', cell: index, kind: 'compile', message: d.messageText, line, column, text: compileErrorText(index, line, column, d.messageText) });
         return `line ${line}: ${d.messageText}`;
       });
       return messages.slice(0, 3).join('\n');
@@ -187,7 +196,7 @@ export async function runGradingJob(job: CellJob, host: GradingHost): Promise<bo
     const started = Date.now();
     let failure: string | null;
     if (isTest) {
-      const names = studentNames(studentExports.target);
+      const names = studentNames(studentExports.target, globalNames);
       failure = await run(index, code, newCompartment(), names, trustedRequire, true);
       host.emit({ type: 'verdict', cell: index, passed: failure === null, message: failure, key: grading.key });
     } else {
