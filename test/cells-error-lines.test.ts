@@ -85,6 +85,7 @@ describe('mapping emitted JavaScript back to the cell', () => {
     expect(describeThrown(null).message).toBe('a non-error value was thrown: null');
     const err = new TypeError('bad');
     Object.defineProperty(err, 'message', { get: trap });
+    Object.defineProperty(err, 'stack', { value: 'TypeError\n    at somewhere' }); // not formatted lazily by jest's prepareStackTrace
     expect(describeThrown(err).message).toBe('TypeError: ');
     expect(ran).toBe(false);
     expect(describeThrown(new RangeError('far'))).toMatchObject({ message: 'RangeError: far', stack: expect.stringContaining('RangeError: far') });

@@ -27,11 +27,11 @@ function submission(source: string, cells: Record<string, string>): Notebook {
 const stubOf = (source: string, id: string) => cellSource(assignNotebook(source).cells.find((c) => c.id === id)!);
 
 async function grade(source: string, cells: Record<string, string>): Promise<GradeReport> {
-  return autograde({ submission: submission(source, cells), source, timeoutMs: 30_000 });
+  return autograde({ submission: submission(source, cells), source, timeoutMs: 90_000 });
 }
 
 // Each case is one or more whole autograde runs (child start-up included): slow on a loaded machine.
-jest.setTimeout(240_000);
+jest.setTimeout(400_000);
 
 function expectNothingEarned(report: GradeReport): void {
   expect(report.cells.map((c) => [c.id, c.points])).toEqual(report.cells.map((c) => [c.id, 0]));
@@ -215,6 +215,53 @@ describe('forged verdicts score 0', () => {
       ].join('\n'),
     });
     expectNothingEarned(report);
+  });
+
+  test("nothing powerful is reachable from what the student's cells get (modules, globals, built objects)", async () => {
+    // A breadth-first walk over own properties (getters called), prototypes and the values of
+    // cardlab, tslab, the compartment's globals, and a model, a tensor and a layer built with them.
+    const walk = [
+      "import * as tslab from 'tslab';",
+      'const found: string[] = [];',
+      'const seen = new Set<unknown>();',
+      'const input = tf.input({ shape: [4, 4, 3] });',
+      'const model = tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(input) as tf.SymbolicTensor });',
+      'const tensor = tf.tensor([1, 2, 3]).square();',
+      'let caught: unknown; try { tf.layers.dense({} as any); } catch (e) { caught = e; }',
+      "const queue: Array<[unknown, string]> = [[require('cardlab'), 'cardlab'], [tslab, 'tslab'], [globalThis, 'globalThis'], [model, 'model'], [tensor, 'tensor'], [caught, 'caught'], [console, 'console']];",
+      'while (queue.length > 0 && seen.size < 30000) {',
+      '  const [value, where] = queue.shift()!;',
+      "  if (value === null || (typeof value !== 'object' && typeof value !== 'function') || seen.has(value)) continue;",
+      '  seen.add(value);',
+      '  const v = value as any;',
+      '  try {',
+      "    if (typeof v.pid === 'number' && typeof v.exit === 'function') found.push(`process at ${where}`);",
+      "    if (typeof v.resolve === 'function' && v.cache && typeof v === 'function') found.push(`require at ${where}`);",
+      "    if (typeof v.runInThisContext === 'function') found.push(`vm at ${where}`);",
+      "    if (typeof v.writeSync === 'function' && typeof v.openSync === 'function') found.push(`fs at ${where}`);",
+      "    if (v !== globalThis && v.globalThis === v) found.push(`another global object at ${where}`);",
+      '  } catch {}',
+      '  try { queue.push([Object.getPrototypeOf(v), `${where}.__proto__`]); } catch {}',
+      '  let keys: PropertyKey[] = [];',
+      '  try { keys = Reflect.ownKeys(v); } catch {}',
+      '  for (const key of keys) {',
+      '    let d: PropertyDescriptor | undefined;',
+      '    try { d = Object.getOwnPropertyDescriptor(v, key); } catch {}',
+      '    if (!d) continue;',
+      '    const name = `${where}.${String(key)}`;',
+      "    if ('value' in d) queue.push([d.value, name]);",
+      '    if (d.get) { queue.push([d.get, name + "(get)"]); try { queue.push([d.get.call(v), name]); } catch {} }',
+      '    if (d.set) queue.push([d.set, name + "(set)"]);',
+      '  }',
+      '}',
+      'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor {',
+      "  throw new Error(`reachable: ${found.length ? found.slice(0, 10).join('; ') : 'nothing'} (${seen.size} objects walked)`);",
+      '}',
+    ].join('\n');
+    const report = await grade(COMPOSITE, { solution: walk });
+    expectNothingEarned(report);
+    expect(report.cells[0].message).toMatch(/^Error: reachable: nothing \(\d+ objects walked\)$/);
+    expect(Number(/\((\d+) objects/.exec(report.cells[0].message!)![1])).toBeGreaterThan(1000);
   });
 
   test('the hidden tests cannot be read from the process (vm, the module cache, stdin) and sent back in a message', async () => {

@@ -180,8 +180,13 @@ export function describeThrown(value: unknown): { message: string; stack?: strin
   try {
     if (types.isNativeError(value)) {
       const own = (key: string) => {
-        const d = Object.getOwnPropertyDescriptor(value, key);
-        return d && 'value' in d && typeof d.value === 'string' ? d.value : undefined;
+        try {
+          // V8 formats `stack` on first read (through Error.prepareStackTrace, when one is set).
+          const d = Object.getOwnPropertyDescriptor(value, key);
+          return d && 'value' in d && typeof d.value === 'string' ? d.value : undefined;
+        } catch {
+          return undefined;
+        }
       };
       let name = own('name');
       if (name === undefined) {
