@@ -80,6 +80,27 @@ describe('forged verdicts score 0', () => {
     expectNothingEarned(report);
   });
 
+  test("a student function that takes the test's `this` (its exports) to reach the real tf, the process and fs", async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(this: any, x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor {',
+        '  const realTf = this?.tf ?? Object.getOwnPropertyDescriptor(this ?? {}, "tf")?.get?.();',
+        '  const fs = realTf.env().global.process.mainModule.require("fs");',
+        '  const write = fs.writeSync;',
+        '  // Every verdict the child writes from now on says passed.',
+        '  fs.writeSync = function (fd: number, data: any, offset?: number) {',
+        "    if (fd !== 3 || typeof data !== 'object') return write.apply(fs, arguments);",
+        "    write(fd, data.toString('utf8', offset ?? 0).replaceAll('\"passed\":false', '\"passed\":true'));",
+        '    return data.length - (offset ?? 0);',
+        '  };',
+        '  throw new Error("fails, but the verdict is rewritten");',
+        '}',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+    for (const cell of report.cells) expect(cell.message).not.toMatch(/fails, but/);
+  });
+
   test('patching JSON.stringify, which the shape test compares with', async () => {
     const report = await grade(COMPOSITE, {
       solution: [

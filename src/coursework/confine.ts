@@ -25,6 +25,7 @@ const DENIED_CARDLAB = new Set([
   'runCells', 'runCell', 'runNotebook', 'readNotebook', 'writeNotebook', 'gradeCard', 'loadVault', 'undoGrade',
   'writeFileAtomic', 'withFileQueue', 'fileSystemIO', 'saveModel', 'loadModel', 'readMetricsLog', 'autograde',
   'assignNotebook', 'assignFiles', 'loadMnist', 'loadCifar10', 'loadDataset', 'default',
+  'ProgressReporter', // holds process.stderr
 ]);
 
 /**

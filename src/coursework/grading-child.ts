@@ -77,6 +77,25 @@ function studentNames(target: Exports, globalNames: ReadonlySet<string | symbol>
   return names;
 }
 
+/**
+ * The `exports` a test runs with: reads give the student's declarations only; what the test
+ * writes (its imports' getters to the real modules, its own declarations) is dropped. A test calls
+ * `exports.f(…)`, so the student's `f` gets this object as `this`: it must hold nothing trusted.
+ */
+function testExports(names: Exports): Exports {
+  const has = (key: string | symbol) => Object.prototype.hasOwnProperty.call(names, key);
+  return new Proxy(Object.create(null) as Exports, {
+    get: (_t, key) => (has(key) ? names[key] : undefined),
+    set: () => true,
+    defineProperty: () => true,
+    deleteProperty: () => true,
+    has: (_t, key) => has(key),
+    ownKeys: () => Reflect.ownKeys(names),
+    getOwnPropertyDescriptor: (_t, key) =>
+      has(key) ? { value: names[key], writable: true, enumerable: true, configurable: true } : undefined,
+  });
+}
+
 export async function runGradingJob(job: CellJob, host: GradingHost): Promise<boolean> {
   const grading = job.grading!;
   const requireFromNotebook = createRequire(path.join(host.cwd, 'src.js'));
@@ -197,7 +216,7 @@ export async function runGradingJob(job: CellJob, host: GradingHost): Promise<bo
     let failure: string | null;
     if (isTest) {
       const names = studentNames(studentExports.target, globalNames);
-      failure = await run(index, code, newCompartment(), names, trustedRequire, true);
+      failure = await run(index, code, newCompartment(), testExports(names), trustedRequire, true);
       host.emit({ type: 'verdict', cell: index, passed: failure === null, message: failure, key: grading.key });
     } else {
       failure = await run(index, code, student, studentExports.proxy, studentRequire, false);
