@@ -84,8 +84,9 @@ describe('mapping emitted JavaScript back to the cell', () => {
     expect(describeThrown({ toString: trap, [Symbol.toPrimitive]: trap }).message).toMatch(/^a non-error value was thrown/);
     expect(describeThrown(null).message).toBe('a non-error value was thrown: null');
     const err = new TypeError('bad');
+    // The stack first: defining it after the trap would have jest's prepareStackTrace read the message.
+    Object.defineProperty(err, 'stack', { value: 'TypeError\n    at somewhere' });
     Object.defineProperty(err, 'message', { get: trap });
-    Object.defineProperty(err, 'stack', { value: 'TypeError\n    at somewhere' }); // not formatted lazily by jest's prepareStackTrace
     expect(describeThrown(err).message).toBe('TypeError: ');
     expect(ran).toBe(false);
     expect(describeThrown(new RangeError('far'))).toMatchObject({ message: 'RangeError: far', stack: expect.stringContaining('RangeError: far') });
