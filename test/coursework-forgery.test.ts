@@ -101,6 +101,22 @@ describe('forged verdicts score 0', () => {
     for (const cell of report.cells) expect(cell.message).not.toMatch(/fails, but/);
   });
 
+  test("patching the prototype of a class tf does not export (a graph Node, reached through a tensor)", async () => {
+    const report = await grade(COMPOSITE, {
+      solution: [
+        'function compositeLayer(x: tf.SymbolicTensor, growthRate: number): tf.SymbolicTensor {',
+        '  const node = (x.sourceLayer as any).inboundNodes[0];',
+        '  const proto = Object.getPrototypeOf(node);',
+        '  let patched = "no";',
+        '  try { proto.getConfig = () => ({}); patched = "yes"; } catch {}',
+        '  throw new Error(`patched: ${patched}, frozen: ${Object.isFrozen(proto)}`);',
+        '}',
+      ].join('\n'),
+    });
+    expectNothingEarned(report);
+    expect(report.cells[0].message).toBe('Error: patched: no, frozen: true');
+  });
+
   test('patching JSON.stringify, which the shape test compares with', async () => {
     const report = await grade(COMPOSITE, {
       solution: [

@@ -130,6 +130,40 @@ function registeredClasses(tf: Record<string, unknown>): Function[] {
   }
 }
 
+/**
+ * Freezes the prototype chains of everything a small model built by tf reaches (graph nodes,
+ * weights, initializers…): classes tf does not export, that a student reaches through an
+ * instance (`Object.getPrototypeOf(layer.inboundNodes[0])`), and that tests call into. Only
+ * prototypes are frozen, never the instances (tf keeps writing its state).
+ */
+function freezeReachablePrototypes(tf: Record<string, any>, seen: Set<object>): void {
+  const input = tf.input({ shape: [4, 4, 3] });
+  let y = tf.layers.batchNormalization({}).apply(input);
+  y = tf.layers.activation({ activation: 'relu' }).apply(y);
+  y = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', useBias: false }).apply(y);
+  y = tf.layers.averagePooling2d({ poolSize: 2 }).apply(y);
+  y = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(y));
+  const model = tf.model({ inputs: input, outputs: y });
+  const tensor = tf.tensor([1, 2, 3]);
+  const variable = tf.variable(tf.zeros([2]));
+  const visited = new Set<unknown>();
+  const queue: unknown[] = [model, tensor, variable];
+  while (queue.length > 0 && visited.size < 50_000) {
+    const value = queue.pop();
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function') || visited.has(value)) continue;
+    if (value === globalThis || value === process || ArrayBuffer.isView(value)) continue;
+    visited.add(value);
+    freezePrototypeChain(Object.getPrototypeOf(value), seen);
+    for (const key of Reflect.ownKeys(value)) {
+      const d = Object.getOwnPropertyDescriptor(value, key);
+      if (d && 'value' in d) queue.push(d.value);
+    }
+  }
+  tensor.dispose();
+  variable.dispose();
+  model.dispose();
+}
+
 export interface StudentModules {
   cardlab: object;
   tslab: object;
@@ -144,6 +178,7 @@ export function confineLibraries(cardlab: Record<string, unknown>, tslab: Record
   const views = new Map<object, object>();
   const tf = cardlab.tf as Record<string, unknown>;
   for (const cls of registeredClasses(tf)) freezeCode(cls, seen);
+  freezeReachablePrototypes(tf, seen);
   // The full tf namespace is frozen too (the tests' `tf` is the real one): its getters stay, its code is frozen.
   frozenView(tf, new Set(), seen, new Map());
   const studentCardlab = frozenView(cardlab, DENIED_CARDLAB, seen, views);
