@@ -165,7 +165,8 @@ function freezeReachablePrototypes(tf: Record<string, any>, seen: Set<object>): 
 }
 
 export interface StudentModules {
-  cardlab: object;
+  /** Undefined when the notebook does not use cardlab (it is then not loaded). */
+  cardlab: object | undefined;
   tslab: object;
 }
 
@@ -173,15 +174,18 @@ export interface StudentModules {
  * Freezes cardlab's and tf's code in place (the tests keep using the real modules) and returns
  * the views the student's `require` hands out. Call after lockdownRealm().
  */
-export function confineLibraries(cardlab: Record<string, unknown>, tslab: Record<string, unknown>): StudentModules {
+export function confineLibraries(cardlab: Record<string, unknown> | undefined, tslab: Record<string, unknown>): StudentModules {
   const seen = new Set<object>();
   const views = new Map<object, object>();
-  const tf = cardlab.tf as Record<string, unknown>;
-  for (const cls of registeredClasses(tf)) freezeCode(cls, seen);
-  freezeReachablePrototypes(tf, seen);
-  // The full tf namespace is frozen too (the tests' `tf` is the real one): its getters stay, its code is frozen.
-  frozenView(tf, new Set(), seen, new Map());
-  const studentCardlab = frozenView(cardlab, DENIED_CARDLAB, seen, views);
+  let studentCardlab: object | undefined;
+  if (cardlab) {
+    const tf = cardlab.tf as Record<string, unknown>;
+    for (const cls of registeredClasses(tf)) freezeCode(cls, seen);
+    freezeReachablePrototypes(tf, seen);
+    // The full tf namespace is frozen too (the tests' `tf` is the real one): its getters stay, its code is frozen.
+    frozenView(tf, new Set(), seen, new Map());
+    studentCardlab = frozenView(cardlab, DENIED_CARDLAB, seen, views);
+  }
   const studentTslab = Object.freeze({
     display: frozenView(tslab.display as object, new Set(), seen, views),
     newDisplay: tslab.newDisplay,

@@ -99,12 +99,15 @@ function testExports(names: Exports): Exports {
 export async function runGradingJob(job: CellJob, host: GradingHost): Promise<boolean> {
   const grading = job.grading!;
   const requireFromNotebook = createRequire(path.join(host.cwd, 'src.js'));
-  const cardlab = requireFromNotebook('cardlab') as Record<string, unknown> & { initBackend(): Promise<unknown> };
+  // cardlab (and tf's backend) must be loaded before lockdown; a notebook that never names it
+  // (a plain-TypeScript assignment) does without the second or two that costs.
+  const usesCardlab = [...job.cells, grading.trustedImports].some((code) => code.includes('cardlab'));
+  const cardlab = usesCardlab ? (requireFromNotebook('cardlab') as Record<string, unknown> & { initBackend(): Promise<unknown> }) : undefined;
   const tslab = require('tslab') as Record<string, unknown>;
-  await cardlab.initBackend();
+  await cardlab?.initBackend();
   lockdownRealm();
   const studentModules = confineLibraries(cardlab, tslab);
-  Object.freeze(cardlab);
+  if (cardlab) Object.freeze(cardlab);
 
   let cell = 0;
   const stream = (name: 'stdout' | 'stderr') => (...values: unknown[]) =>
@@ -152,12 +155,12 @@ export async function runGradingJob(job: CellJob, host: GradingHost): Promise<bo
   const newCompartment = () => new (Compartment as unknown as new (globals: object) => Compartment)({ ...globals });
 
   const studentRequire = harden((name: string) => {
-    if (name === 'cardlab') return studentModules.cardlab;
+    if (name === 'cardlab' && studentModules.cardlab) return studentModules.cardlab;
     if (name === 'tslab') return studentModules.tslab;
     throw new Error(`a graded notebook can import only 'cardlab' and 'tslab', not '${name}'`);
   });
   const trustedRequire = (name: string) => {
-    if (name === 'cardlab') return cardlab;
+    if (name === 'cardlab' && cardlab) return cardlab;
     if (name === 'tslab') return tslab;
     throw new Error(`the tests can import only 'cardlab' and 'tslab', not '${name}'`);
   };
