@@ -14,8 +14,8 @@ import { createConverter } from 'tslab/dist/converter';
 import { createExecutor, ConverterSet } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 import type { CellEvent, CellJob } from './events';
-import { cellLineOfRuntimeError, cellScriptName } from './error-lines';
 import { warmUp, WARM_UP_FLAG } from './warm-up';
+import { cellScriptName, compileErrorText, describeThrown, locateRuntimeError, userFrames, userStack, type CellCode } from './error-lines';
 
 const EVENTS_FD = 3;
 
@@ -35,8 +35,8 @@ function emit(event: CellEvent): void {
 }
 
 let currentCell = 0;
-let currentSource = '';
-let lastOutput = '';
+/** Every cell's source and JavaScript, to map the frames of a stack back to the cells. */
+const cellCode = new Map<number, CellCode>();
 
 function streamWriter(name: 'stdout' | 'stderr') {
   return (chunk: string | Uint8Array, encoding?: unknown, callback?: unknown): boolean => {
@@ -57,21 +57,24 @@ const kernelConsole = {
     emit({ type: 'result', cell: currentCell, text: format(...args) + '\n' });
   },
   error(...args: unknown[]): void {
-    const text = format(...args) + '\n';
     if (args[0] === DIAGNOSTIC_FORMAT) {
       const [, , line, column, message] = args as [string, string, number, number, string];
-      emit({ type: 'error', cell: currentCell, kind: 'compile', message, line, column, text });
+      emit({ type: 'error', cell: currentCell, kind: 'compile', message, line, column, text: compileErrorText(currentCell, line, column, message) });
       return;
     }
-    emit({ type: 'error', cell: currentCell, ...describeRuntimeError(args[0]), text });
+    const error = describeRuntimeError(args[0]);
+    emit({ type: 'error', cell: currentCell, ...error, text: error.text });
   },
 };
 
-function describeRuntimeError(err: unknown): { kind: 'runtime'; message: string; line?: number; column?: number } {
-  const message = err instanceof Error ? `${err.name}: ${err.message}` : format(err);
-  const stack = err instanceof Error ? err.stack : undefined;
-  const where = stack ? cellLineOfRuntimeError(stack, currentCell, lastOutput, currentSource) : undefined;
-  return { kind: 'runtime', message, ...where };
+/**
+ * Described without running the thrown value's own code (it may be a Proxy, or have a throwing
+ * toString); its stack is cut down to the user's frames, at their cells' lines and columns.
+ */
+function describeRuntimeError(err: unknown): { kind: 'runtime'; message: string; line?: number; column?: number; text: string } {
+  const { message, stack } = describeThrown(err);
+  const frames = stack ? userFrames(stack, cellCode) : [];
+  return { kind: 'runtime', message, ...locateRuntimeError(frames, currentCell), text: userStack(message, frames) + '\n' };
 }
 
 /**
@@ -84,7 +87,7 @@ function recordingConverters(): ConverterSet {
     ...node,
     convert(prevDecl, src) {
       const result = node.convert(prevDecl, src);
-      lastOutput = result.output ?? '';
+      cellCode.set(currentCell, { source: src, output: result.output ?? '' });
       if (result.output !== undefined) result.output += `\n//# sourceURL=${cellScriptName(currentCell)}`;
       return result;
     },
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
   const converters = recordingConverters();
   const executor = createExecutor(process.cwd(), converters, kernelConsole);
   // A warm pool child (pool.ts) does the slow start-up before its job arrives; then waits for it.
+  // No cell code has run yet when the job (with a grading key) is read.
   if (process.argv.includes(WARM_UP_FLAG)) await warmUp(converters.node);
   emit({ type: 'ready', ms: Date.now() - started });
   const job = JSON.parse(fs.readFileSync(0, 'utf8')) as CellJob;
@@ -150,12 +154,26 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => kernelConsole.error(err));
   process.on('unhandledRejection', (reason) => kernelConsole.error(reason));
 
+  if (job.grading) {
+    // Loaded only to grade: it locks the realm down (SES) before the student's cells run.
+    const { runGradingJob } = await import('../coursework/grading-child');
+    const allOk = await runGradingJob(job, {
+      emit,
+      converter: converters.node,
+      cwd: process.cwd(),
+      enterCell(index) {
+        currentCell = index;
+      },
+      describeError: describeRuntimeError,
+    });
+    finish(allOk, executor);
+    return;
+  }
+
   let ok = true;
   let allOk = true;
   for (const [index, source] of job.cells.entries()) {
     currentCell = index;
-    currentSource = source;
-    lastOutput = '';
     emit({ type: 'cell-start', cell: index });
     const cellStarted = Date.now();
     ok = await executor.execute(source);
@@ -163,6 +181,10 @@ async function main(): Promise<void> {
     allOk &&= ok;
     if (!ok && !job.continueAfterErrors) break; // as nbconvert --execute: stop at the first failing cell
   }
+  finish(allOk, executor);
+}
+
+function finish(allOk: boolean, executor: { close(): void }): void {
   executor.close();
   process.exitCode = allOk ? 0 : 1;
   // Timers or sockets a cell left open must not keep the run alive.

@@ -24,6 +24,11 @@ export type CellEvent =
   | { type: 'error'; cell: number; kind: 'compile' | 'runtime'; message: string; line?: number; column?: number; text: string }
   | { type: 'cell-end'; cell: number; ok: boolean; ms: number }
   /**
+   * Grading only: an instructor's test cell passed or failed (`message` says why). Written by the
+   * child's trusted grading code with the run's `key`; autograde counts no verdict without it.
+   */
+  | { type: 'verdict'; cell: number; passed: boolean; message: string | null; key: string }
+  /**
    * Always the last event, sent by the runner when the child process is gone (the child cannot send
    * one). `ms` counts from the hand-over of the job; `message` says which limit stopped the run.
    */
@@ -43,4 +48,15 @@ export interface CellJob {
   cells: string[];
   /** Run every cell even after one failed (as nbgrader does to grade each cell); default: stop. */
   continueAfterErrors?: boolean;
+  /** Grade: student cells confined, tests run apart from them (src/coursework/grading-child.ts). */
+  grading?: GradingJob;
+}
+
+export interface GradingJob {
+  /** A secret of this run: verdict events carry it. */
+  key: string;
+  /** For each cell: true when it is an instructor's test cell. */
+  tests: boolean[];
+  /** The source notebook's imports, on one line (e.g. `import { tf } from 'cardlab';`): the tests' names. */
+  trustedImports: string;
 }

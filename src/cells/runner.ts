@@ -15,7 +15,7 @@ import path from 'path';
 import { constants as osConstants } from 'os';
 import { StringDecoder } from 'string_decoder';
 import { CellProcess } from './cell-process';
-import type { CellEvent, CellJob, ExitReason } from './events';
+import type { CellEvent, CellJob, ExitReason, GradingJob } from './events';
 import { readNotebook, codeCells } from './notebook';
 import type { WarmPool } from './pool';
 import { unsandboxedByEnv, type SandboxSettings } from './sandbox';
@@ -78,6 +78,8 @@ export interface RunOptions {
   pool?: WarmPool;
   /** Run every cell even after one failed (grading); default: stop at the first failing cell. */
   continueAfterErrors?: boolean;
+  /** Grade: the child confines the student's cells and writes the tests' verdicts (src/coursework/grading-child.ts). */
+  grading?: GradingJob;
   /** Called for each event as it arrives. */
   onEvent?: (event: CellEvent) => void;
 }
@@ -114,7 +116,7 @@ export function defaultCwd(): string {
 }
 
 /** What the child may send: everything else (a forged `exit`, a server event) is not passed on. */
-const CHILD_EVENTS = new Set<CellEvent['type']>(['ready', 'cell-start', 'stream', 'display', 'result', 'error', 'cell-end']);
+const CHILD_EVENTS = new Set<CellEvent['type']>(['ready', 'cell-start', 'stream', 'display', 'result', 'error', 'cell-end', 'verdict']);
 
 /** The message of the runner's exit event for each way a run is stopped. */
 export function limitMessage(reason: ExitReason, limits: { timeLimitMs: number; memoryLimitMb: number }): string | undefined {
@@ -223,7 +225,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
     timedOut = true;
     cell.kill();
   }, timeLimitMs);
-  const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors };
+  const job: CellJob = { cells, continueAfterErrors: options.continueAfterErrors, grading: options.grading };
   cell.start(job);
 
   const exitReason = (exitCode: number | null): ExitReason => {

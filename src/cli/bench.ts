@@ -87,6 +87,16 @@ export function registerBenchCommands(program: Command): void {
     });
 
   bench
+    .command('autograde')
+    .description('time of one autograde with the submission confined, side by side with the same cells run unconfined')
+    .option('--reps <n>', 'runs of each (median reported)', positiveInt, 3)
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { reps: number; json?: boolean }) => {
+      const { runAutogradeReport } = await import('../../bench/autograde');
+      await runAutogradeReport(opts);
+    });
+
+  bench
     .command('all')
     .description('run every benchmark report (speed: L=100 batch 64 on each backend and PyTorch; memory: L = 40…190; charts under bench/results/)')
     .action(async () => {

@@ -26,6 +26,19 @@ export interface Assignment {
   /** Student source of every cell (code cells stubbed; other cells unchanged). */
   studentSources: string[];
   graded: GradedCell[];
+  /**
+   * The notebook's own imports from 'cardlab' and 'tslab' (outside graded cells), on one line: the
+   * grader gives the tests these names, whatever the student bound to them.
+   */
+  trustedImports: string;
+}
+
+/** Top-level `import … from 'cardlab' | 'tslab'` statements (what the grader's tests may import). */
+const TRUSTED_IMPORT = /^import\s[^;]*?\sfrom\s*(['"])(?:cardlab|tslab)\1;?/gm;
+
+export function trustedImportsOf(sources: string[]): string {
+  const statements = sources.flatMap((source) => source.match(TRUSTED_IMPORT) ?? []);
+  return [...new Set(statements.map((s) => s.replace(/\s+/g, ' ').replace(/;?$/, ';')))].join(' ');
 }
 
 /** A notebook given as a path or already parsed; `name` names it in errors. */
@@ -60,5 +73,8 @@ export function readAssignment(source: string | Notebook): Assignment {
     }
     return student;
   });
-  return { name: path.basename(name), notebook, studentSources, graded };
+  const setup = notebook.cells.flatMap((cell, index) =>
+    cell.cell_type === 'code' && !graded.some((g) => g.index === index) ? [cellSource(cell)] : [],
+  );
+  return { name: path.basename(name), notebook, studentSources, graded, trustedImports: trustedImportsOf(setup) };
 }

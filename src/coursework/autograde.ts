@@ -4,6 +4,7 @@
  * or deleted tests change nothing but the report. Every cell runs even after one fails (as
  * nbgrader does); a graded cell scores its points when it runs without throwing.
  */
+import { randomBytes } from 'crypto';
 import { runCells, DEFAULT_TIME_LIMIT_MS, type RunResult } from '../cells/runner';
 import { cellSource } from '../cells/notebook';
 import type { CellEvent, ExitReason } from '../cells/events';
@@ -99,14 +100,6 @@ function planRun(submission: Notebook, name: string, graded: GradedCell[]): Plan
   return { cells, forfeited, problems };
 }
 
-function errorMessage(errors: Array<Extract<CellEvent, { type: 'error' }>>): string {
-  if (errors.length === 0) return 'the cell failed';
-  return errors
-    .slice(0, 3)
-    .map((e) => (e.kind === 'compile' ? `line ${e.line}: ${e.message}` : e.message))
-    .join('\n');
-}
-
 /** Why a cell that never ended did not: the reason the run was stopped. */
 function stoppedMessage(reason: ExitReason, result: RunResult, timeoutMs: number, memoryMb: number): string {
   switch (reason) {
@@ -132,12 +125,24 @@ export async function autograde(options: AutogradeOptions): Promise<GradeReport>
   const memoryMb = options.memoryMb ?? DEFAULT_GRADING_MEMORY_MB;
   const plan = planRun(submission, name, assignment.graded);
 
+  const key = randomBytes(24).toString('hex');
   const result = await runCells(
     plan.cells.map((c) => c.code),
     // The runner's default read access is the code alone (codeReadableRoots): a submission cannot
-    // read the instructors' notebooks (hidden tests) or other submissions.
-    { timeLimitMs: timeoutMs, memoryLimitMb: memoryMb, continueAfterErrors: true },
+    // read the instructors' notebooks (hidden tests) or other submissions. `grading` confines the
+    // student's cells and has the tests' verdicts written outside their reach (grading-child.ts).
+    {
+      timeLimitMs: timeoutMs,
+      memoryLimitMb: memoryMb,
+      continueAfterErrors: true,
+      grading: { key, tests: plan.cells.map((c) => c.graded !== undefined), trustedImports: assignment.trustedImports },
+    },
   ).result;
+  // Only verdicts with this run's key count: any other event (cell-end included) could be forged.
+  const verdicts = new Map<number, Extract<CellEvent, { type: 'verdict' }>>();
+  for (const event of result.events) {
+    if (event.type === 'verdict' && event.key === key && !verdicts.has(event.cell)) verdicts.set(event.cell, event);
+  }
 
   const cells = assignment.graded.map((g): CellGrade => {
     const scored = (passed: boolean, message: string | null): CellGrade => ({
@@ -150,11 +155,9 @@ export async function autograde(options: AutogradeOptions): Promise<GradeReport>
     const forfeited = plan.forfeited.get(g.id);
     if (forfeited) return scored(false, forfeited);
     const runIndex = plan.cells.findIndex((c) => c.graded === g);
-    const end = result.events.find((e) => e.type === 'cell-end' && e.cell === runIndex);
-    if (!end || end.type !== 'cell-end') return scored(false, stoppedMessage(result.reason, result, timeoutMs, memoryMb));
-    if (end.ok) return scored(true, null);
-    const errors = result.events.filter((e): e is Extract<CellEvent, { type: 'error' }> => e.type === 'error' && e.cell === runIndex);
-    return scored(false, errorMessage(errors));
+    const verdict = verdicts.get(runIndex);
+    if (!verdict) return scored(false, stoppedMessage(result.reason, result, timeoutMs, memoryMb));
+    return verdict.passed ? scored(true, null) : scored(false, verdict.message ?? 'the cell failed');
   });
   return {
     total: cells.reduce((sum, c) => sum + c.points, 0),
