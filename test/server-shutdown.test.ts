@@ -14,6 +14,10 @@ import { notebook, SMALL_DECK, workspace, ROOT, type Workspace } from './helpers
 
 const CLI = path.join(ROOT, 'bin', 'cardlab.js');
 
+/** Processes a failed test leaves running are killed after it. */
+const afterEachCleanup: Array<() => unknown> = [];
+afterEach(() => afterEachCleanup.splice(0).forEach((clean) => clean()));
+
 beforeAll(() => {
   assertBuilt(['cells']);
   const missing = sandboxProblem();
@@ -32,6 +36,7 @@ function serve(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ ser
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  afterEachCleanup.push(() => server.exitCode === null && server.signalCode === null && server.kill('SIGKILL'));
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -139,6 +144,7 @@ test('SIGTERM to `cardlab autograde` kills the grading child and removes its cgr
   fs.writeFileSync(source, JSON.stringify(nb([cell('const x = 1'), graded])));
   fs.writeFileSync(submission, JSON.stringify(nb([cell("const x = 1\nconsole.log('looping')\nwhile (true) {}"), graded])));
   const grading = spawn(process.execPath, [CLI, 'autograde', submission, '--source', source, '--timeout', '120'], { stdio: 'ignore' });
+  afterEachCleanup.push(() => grading.exitCode === null && grading.signalCode === null && grading.kill('SIGKILL'));
   // Wait until the grading child runs: its cgroups hold bwrap, bwrap's init in the new PID namespace, and node.
   // (Not the CLI's descendants: its one-off sandbox probe is a bwrap too.)
   const inCellCgroups = () =>
