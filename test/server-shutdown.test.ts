@@ -14,6 +14,10 @@ import { notebook, SMALL_DECK, workspace, ROOT, type Workspace } from './helpers
 
 const CLI = path.join(ROOT, 'bin', 'cardlab.js');
 
+/** Processes a failed test leaves running are killed after it. */
+const afterEachCleanup: Array<() => unknown> = [];
+afterEach(() => afterEachCleanup.splice(0).forEach((clean) => clean()));
+
 beforeAll(() => {
   assertBuilt(['cells']);
   const missing = sandboxProblem();
@@ -32,6 +36,7 @@ function serve(extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ ser
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  afterEachCleanup.push(() => server.exitCode === null && server.signalCode === null && server.kill('SIGKILL'));
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -139,13 +144,20 @@ test('SIGTERM to `cardlab autograde` kills the grading child and removes its cgr
   fs.writeFileSync(source, JSON.stringify(nb([cell('const x = 1'), graded])));
   fs.writeFileSync(submission, JSON.stringify(nb([cell("const x = 1\nconsole.log('looping')\nwhile (true) {}"), graded])));
   const grading = spawn(process.execPath, [CLI, 'autograde', submission, '--source', source, '--timeout', '120'], { stdio: 'ignore' });
-  // Wait until the grading child runs (its cgroups exist and hold a process).
+  afterEachCleanup.push(() => grading.exitCode === null && grading.signalCode === null && grading.kill('SIGKILL'));
+  // Wait until the grading child runs: its cgroups hold bwrap, bwrap's init in the new PID namespace, and node.
+  // (Not the CLI's descendants: its one-off sandbox probe is a bwrap too.)
+  const inCellCgroups = () =>
+    ownCellCgroups(grading.pid!)
+      .filter((dir) => dir.includes(`${path.sep}pids${path.sep}`))
+      .flatMap((dir) => fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number));
   let cells: number[] = [];
   for (const deadline = Date.now() + 60_000; Date.now() < deadline && cells.length < 3; ) {
     await new Promise((r) => setTimeout(r, 200));
-    cells = descendants(grading.pid!);
+    cells = inCellCgroups();
   }
-  expect(ownCellCgroups(grading.pid!).length).toBe(2);
+  expect(cells).toHaveLength(3);
+  expect(ownCellCgroups(grading.pid!)).toHaveLength(2); // memory and pids
   grading.kill('SIGTERM');
   const code = await new Promise((resolve) => grading.on('exit', (c, signal) => resolve(c ?? signal)));
   expect(code).toBe(143);
