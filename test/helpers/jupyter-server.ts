@@ -43,6 +43,12 @@ export async function startNotebooks(options: { dir?: string; extra?: string[]; 
   child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // Kernels run in sessions of their own: shut them down through Jupyter first, so that none
+    // outlives the server (opening a notebook in the browser starts one).
+    if (server) {
+      const kernels = await api<{ id: string }[]>(server, 'api/kernels').catch(() => []);
+      await Promise.all(kernels.map((k) => api(server!, `api/kernels/${k.id}`, { method: 'DELETE' }).catch(() => undefined)));
+    }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       process.kill(-child.pid!, 'SIGTERM');
@@ -55,15 +61,19 @@ export async function startNotebooks(options: { dir?: string; extra?: string[]; 
       } catch {
         /* gone */
       }
-    }, 5000);
+    }, 15_000);
     await exited;
     clearTimeout(timer);
   };
+  let server: NotebookServer | undefined;
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   const urlPattern = new RegExp(`(http://(?:localhost|127\\.0\\.0\\.1):${port}/)\\S*\\?token=([0-9a-f]+)`);
   for (;;) {
     const match = urlPattern.exec(log);
-    if (match) return { base: match[1], port, token: match[2], process: child, log: () => log, stop };
+    if (match) {
+      server = { base: match[1], port, token: match[2], process: child, log: () => log, stop };
+      return server;
+    }
     if (child.exitCode !== null) throw new Error(`cardlab notebooks exited with ${child.exitCode} before Jupyter served:\n${log}`);
     if (Date.now() > deadline) {
       await stop();
