@@ -59,11 +59,17 @@ describe('markdown features', () => {
     expect(renderMarkdown('![[../present.png]]', options)).toContain('embed-missing');
   });
 
-  test("the seed deck's images are missing: each shows a placeholder", () => {
-    const note = parseNote(readFileSync(join(__dirname, '..', 'cards', 'DenseNet.md'), 'utf8'));
-    expect(note.cards.length).toBeGreaterThan(0);
-    const html = renderMarkdown('![[densenet-20220721113601762.png|500]]', { attachmentsDir: join(__dirname, '..', 'cards') });
-    expect(html).toContain('missing image: densenet-20220721113601762.png');
+  test("every image the seed deck embeds is drawn into cards/ (cardlab figures); without the files, placeholders", () => {
+    const text = readFileSync(join(__dirname, '..', 'cards', 'DenseNet.md'), 'utf8');
+    expect(parseNote(text).cards.length).toBeGreaterThan(0);
+    const embeds = [...text.matchAll(/!\[\[([^\]|]+\.png)(?:\|\d+)?\]\]/g)].map((m) => m[1]);
+    expect(embeds).toHaveLength(6);
+    const empty = mkdtempSync(join(tmpdir(), 'cardlab-no-images-'));
+    for (const name of embeds) {
+      const shown = renderMarkdown(`![[${name}|500]]`, { attachmentsDir: join(__dirname, '..', 'cards') });
+      expect(shown).toContain(`<img class="embed" src="attachments/${name}"`);
+      expect(renderMarkdown(`![[${name}|500]]`, { attachmentsDir: empty })).toContain(`missing image: ${name}`);
+    }
   });
 
   test('a card taken from an indented list does not turn into a code block', () => {

@@ -547,7 +547,8 @@ describe('the grading queue under a flood', () => {
   });
 
   test('through the API: a 4th queued submission is a 429, and another student is graded right after the running one (real sandbox)', async () => {
-    start({ cellTimeout: 1500 });
+    // The limit counts the sandboxed child's start-up too: long enough for a solved submission.
+    start({ cellTimeout: 10_000 });
     const { alice, bob } = await instructorAndStudents();
     const released = (await alice.get('/api/assignments/double/notebook').expect(200)).body;
     const looping = answer(released, 'while (true) {}');
@@ -567,5 +568,5 @@ describe('the grading queue under a flood', () => {
     expect(gradedAt(bobRow)).toBeGreaterThan(gradedAt(aliceRows[0]));
     expect(gradedAt(bobRow)).toBeLessThan(gradedAt(aliceRows[1]));
     console.log(`grading flood: bob waited ${((gradedAt(bobRow) - submitted) / 1000).toFixed(1)} s behind alice's 3 looping submissions (all of them took ${((gradedAt(aliceRows[2]) - submitted) / 1000).toFixed(1)} s)`);
-  });
+  }, 120_000);
 });
