@@ -59,9 +59,21 @@ export interface CardLocator {
  * one whose plugin `firstLineNum` is `line`). With a hash: that card if its text is unchanged, else
  * the only card with that text anywhere in the note; none or several is an error, never a guess.
  */
+/** The card starting on `line`: a binary search, as cards are in file order (their starts increase). */
+function cardStartingOn(cards: readonly Card[], line: number): Card | undefined {
+  let [lo, hi] = [0, cards.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cards[mid].range.start < line) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = cards[lo]?.range.start === line ? cards[lo] : undefined;
+  return found ?? cards.find((c) => c.range.start === line); // not found: make sure by the full search
+}
+
 export function locateCard(note: Note, locator: CardLocator): Card {
   const atLine =
-    note.cards.find((c) => c.range.start === locator.line) ??
+    cardStartingOn(note.cards, locator.line) ??
     (() => {
       const byPluginLine = note.cards.filter((c) => c.parsed.firstLineNum === locator.line);
       return byPluginLine.length === 1 ? byPluginLine[0] : undefined;
