@@ -287,9 +287,14 @@ async function vaultNotes(vaultDir: string | undefined, file: string, note: Note
   return loadVault(vault.dir, settings, { file, note }, vault.recursive);
 }
 
+/** The last text counted: a grade counts its old text, which is the text the previous grade wrote. */
+let lastCounted: { text: string; count: number } | null = null;
+
 function countComments(text: string): number {
+  if (lastCounted?.text === text) return lastCounted.count;
   let count = 0;
   for (let at = text.indexOf('<!--SR:'); at >= 0; at = text.indexOf('<!--SR:', at + 7)) count++;
+  lastCounted = { text, count };
   return count;
 }
 
