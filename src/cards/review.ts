@@ -60,7 +60,7 @@ export interface CardLocator {
  * the only card with that text anywhere in the note; none or several is an error, never a guess.
  */
 /** The card starting on `line`: a binary search, as cards are in file order (their starts increase). */
-function cardStartingOn(cards: readonly Card[], line: number): Card | undefined {
+export function cardStartingOn(cards: readonly Card[], line: number): Card | undefined {
   let [lo, hi] = [0, cards.length];
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
