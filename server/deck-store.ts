@@ -237,7 +237,15 @@ function itemsOf(deckId: string, note: Note, previous: readonly DeckItem[] = [])
     }
     // A new object for the card at this place (the graded one, or shifted): skip its old items.
     const old = previous[at]?.card;
-    if (old && old.id === card.id) while (previous[at]?.card === old) at++;
+    if (old && old.id === card.id) {
+      // Only moved (same siblings, same schedules): its items with the new card object, nothing recomputed.
+      const moved = old.siblings === card.siblings;
+      for (; previous[at]?.card === old; at++) {
+        const p = previous[at];
+        if (moved) items.push({ key: p.key, cardKey: p.cardKey, deckId, card, sibling: p.sibling, schedule: p.schedule });
+      }
+      if (moved) continue;
+    }
     for (const sibling of card.siblings) {
       items.push({
         key: `${card.id}/${sibling.index}`,

@@ -11,7 +11,7 @@ import path from 'path';
 import type { Card, Note } from '../src/cards/model';
 import { renderMarkdown, renderSide, type RenderOptions } from '../src/cards/render';
 import { DEFAULT_FLASHCARD_TAGS } from '../src/cards/options';
-import { daysUntilDue, dueDateHistogram, gradeCard, noteEaseOf, type GradeResult as CardGradeResult, type ReviewSettings } from '../src/cards/review';
+import { cardStartingOn, daysUntilDue, dueDateHistogram, gradeCard, noteEaseOf, type GradeResult as CardGradeResult, type ReviewSettings } from '../src/cards/review';
 import { addDays, calendarDaysBetween, formatYmd, startOfDay } from '../src/cards/scheduling/dates';
 import { DueDateHistogram } from '../src/cards/scheduling/histogram';
 import { isFsrsSchedule, difficultyToEase } from '../src/cards/scheduling/fsrs';
@@ -379,7 +379,8 @@ export class Reviews {
     // The grade's own note for the new text: the file is not parsed again, and its due-date
     // histogram is the old one with the graded card's siblings moved (not a recount of every card).
     if (result.signature && result.note) {
-      const graded = result.note.cards.find((c) => c.range.start === result.line && c.textHash === item.card.textHash);
+      const atLine = cardStartingOn(result.note.cards, result.line);
+      const graded = atLine?.textHash === item.card.textHash ? atLine : undefined;
       if (graded && deck.note) this.carryHistogram(deck.note, result.note, item.card, graded, now);
       this.decks.accept(deck.file, result.note, result.signature);
     } else this.decks.invalidate(deck.file);

@@ -21,7 +21,7 @@ import { patchNoteAfterCommentEdit } from './note-patch';
 import { calendarDaysBetween, DAY_MS, parsePluginDate, startOfDay } from './scheduling/dates';
 import { difficultyToEase, isFsrsSchedule } from './scheduling/fsrs';
 import { DueDateHistogram } from './scheduling/histogram';
-import { flashcardAverageEase, noteEase, toReviewResponse, type ReviewResponse } from './scheduling/osr';
+import { flashcardAverageEase, flashcardAverageEaseOfSum, noteEase, toReviewResponse, type ReviewResponse } from './scheduling/osr';
 import {
   formatSegment,
   resolveSchedulerSettings,
@@ -59,9 +59,21 @@ export interface CardLocator {
  * one whose plugin `firstLineNum` is `line`). With a hash: that card if its text is unchanged, else
  * the only card with that text anywhere in the note; none or several is an error, never a guess.
  */
+/** The card starting on `line`: a binary search, as cards are in file order (their starts increase). */
+export function cardStartingOn(cards: readonly Card[], line: number): Card | undefined {
+  let [lo, hi] = [0, cards.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cards[mid].range.start < line) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = cards[lo]?.range.start === line ? cards[lo] : undefined;
+  return found ?? cards.find((c) => c.range.start === line); // not found: make sure by the full search
+}
+
 export function locateCard(note: Note, locator: CardLocator): Card {
   const atLine =
-    note.cards.find((c) => c.range.start === locator.line) ??
+    cardStartingOn(note.cards, locator.line) ??
     (() => {
       const byPluginLine = note.cards.filter((c) => c.parsed.firstLineNum === locator.line);
       return byPluginLine.length === 1 ? byPluginLine[0] : undefined;
@@ -115,16 +127,50 @@ export function dueDateHistogram(notes: readonly Note[], now: Date): DueDateHist
   return histogram;
 }
 
+/** The eases of a card's reviewed siblings, in sibling order. */
+function cardEases(card: Card): number[] {
+  const eases: number[] = [];
+  for (const sibling of card.siblings) {
+    const s = siblingSchedule(sibling);
+    if (s) eases.push(isFsrsSchedule(s) ? difficultyToEase(s.difficulty) : s.ease);
+  }
+  return eases;
+}
+
+/**
+ * Per note: the sum and count of its siblings' eases, kept only while every ease is a whole number
+ * (null otherwise). Whole numbers add up exactly in any order, so a grade can carry the sum to the
+ * next note by the one card it changed and the result is the very number a full pass gives.
+ */
+const easeTotals = new WeakMap<Note, { sum: number; count: number } | null>();
+const isWhole = (eases: number[]) => eases.every((e) => Number.isInteger(e));
+
+function easeTotalsOf(note: Note): { sum: number; count: number } | null {
+  let totals = easeTotals.get(note);
+  if (totals === undefined) {
+    const all = note.cards.flatMap(cardEases);
+    totals = isWhole(all) ? { sum: all.reduce((a, b) => a + b, 0), count: all.length } : null;
+    easeTotals.set(note, totals);
+  }
+  return totals;
+}
+
+/** `after` is `before` with only `oldCard` replaced by `newCard` (checked by verifyNewText). */
+function carryEaseTotals(before: Note, after: Note, oldCard: Card, newCard: Card): void {
+  const totals = easeTotalsOf(before);
+  const [removed, added] = [cardEases(oldCard), cardEases(newCard)];
+  const exact = totals !== null && isWhole(added);
+  easeTotals.set(
+    after,
+    exact ? { sum: totals.sum - removed.reduce((a, b) => a + b, 0) + added.reduce((a, b) => a + b, 0), count: totals.count - removed.length + added.length } : null,
+  );
+}
+
 /** The note's ease for a new card (the plugin's `noteOnLoadedNote`): its cards' average with its `sr-ease`. */
 export function noteEaseOf(note: Note, baseEase: number): number | null {
-  const eases: number[] = [];
-  for (const card of note.cards) {
-    for (const sibling of card.siblings) {
-      const s = siblingSchedule(sibling);
-      if (s) eases.push(isFsrsSchedule(s) ? difficultyToEase(s.difficulty) : s.ease);
-    }
-  }
-  return noteEase(flashcardAverageEase(eases, baseEase), note.schedule?.ease ?? null);
+  const totals = easeTotalsOf(note);
+  const average = totals ? flashcardAverageEaseOfSum(totals.sum, totals.count, baseEase) : flashcardAverageEase(note.cards.flatMap(cardEases), baseEase);
+  return noteEase(average, note.schedule?.ease ?? null);
 }
 
 /**
@@ -241,9 +287,14 @@ async function vaultNotes(vaultDir: string | undefined, file: string, note: Note
   return loadVault(vault.dir, settings, { file, note }, vault.recursive);
 }
 
+/** The last text counted: a grade counts its old text, which is the text the previous grade wrote. */
+let lastCounted: { text: string; count: number } | null = null;
+
 function countComments(text: string): number {
+  if (lastCounted?.text === text) return lastCounted.count;
   let count = 0;
   for (let at = text.indexOf('<!--SR:'); at >= 0; at = text.indexOf('<!--SR:', at + 7)) count++;
+  lastCounted = { text, count };
   return count;
 }
 
@@ -266,6 +317,7 @@ function verifyNewText(
   const target = before.cards.indexOf(card);
   before.cards.forEach((old, k) => {
     const now = after.cards[k];
+    if (now === old && k !== target) return; // the same card object: nothing of it can have changed
     if (now.textHash !== old.textHash || now.siblings.length !== old.siblings.length) fail(`card ${k} would change`);
     if (k !== target && now.siblings === old.siblings) return; // carried over from the old note as is
     if (k !== target) {
@@ -366,6 +418,7 @@ export async function gradeCard(options: GradeOptions): Promise<GradeResult> {
       verifyNewText(note, after, card, siblingIndex, schedule, text, newText);
       rememberNote(canonicalPath(file), newText, JSON.stringify(noteOptions), after);
       const written = after.cards[note.cards.indexOf(card)];
+      carryEaseTotals(note, after, card, written);
       return {
         text: newText,
         result: { ...base, schedule, comment: written.comment?.raw ?? null, written: true, note: after as Note | null },

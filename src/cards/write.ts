@@ -36,14 +36,21 @@ export function joinRawLines(lines: RawLine[]): string {
   return lines.map((l) => l.content + l.eol).join('');
 }
 
+/** The last line found by `lineOffset`: one grade asks for several lines near each other in the same
+ *  large text, and counting from there instead of from the top skips tens of thousands of lines. */
+let lastLineFound: { text: string; line: number; offset: number } | null = null;
+
 /** Where line `line` (0-based, as the parser numbers them) starts in `text`; the text's length past its end. */
 export function lineOffset(text: string, line: number): number {
-  let offset = 0;
-  for (let i = 0; i < line; i++) {
+  const known = lastLineFound;
+  const resume = known !== null && known.line <= line && known.text === text;
+  let offset = resume ? known.offset : 0;
+  for (let i = resume ? known.line : 0; i < line; i++) {
     const nl = text.indexOf('\n', offset);
     if (nl < 0) return text.length;
     offset = nl + 1;
   }
+  lastLineFound = { text, line, offset };
   return offset;
 }
 

@@ -120,9 +120,14 @@ export function osrSchedule(
  * 0 when no card is reviewed.
  */
 export function flashcardAverageEase(eases: readonly number[], baseEase: number): number {
-  if (eases.length === 0) return 0;
-  const mean = eases.reduce((a, b) => a + b, 0) / eases.length;
-  const contribution = Math.min(1, Math.log(eases.length + 0.5) / Math.log(64));
+  return flashcardAverageEaseOfSum(eases.reduce((a, b) => a + b, 0), eases.length, baseEase);
+}
+
+/** `flashcardAverageEase` from the eases' sum and count (kept up to date instead of summed again). */
+export function flashcardAverageEaseOfSum(sum: number, count: number, baseEase: number): number {
+  if (count === 0) return 0;
+  const mean = sum / count;
+  const contribution = Math.min(1, Math.log(count + 0.5) / Math.log(64));
   return mean * contribution + baseEase * (1 - contribution);
 }
 
