@@ -7,7 +7,7 @@
 import fs from 'fs';
 import path from 'path';
 import type { Card, Note } from '../src/cards/model';
-import { codeCells, formatCardLink, readNotebook, type CardLink } from '../src/cells/notebook';
+import { cellSource, codeCells, formatCardLink, readNotebook, type CardLink, type Notebook } from '../src/cells/notebook';
 
 export interface LinkedCell {
   /** `<notebook path without .ipynb>:<cell index>`. */
@@ -18,6 +18,31 @@ export interface LinkedCell {
   index: number;
   code: string;
   links: CardLink[];
+  /** What a live demo is labelled by (see `cellTitle`). */
+  title: string;
+}
+
+/** For each cell index, the nearest markdown heading at or above it. */
+function headingsAbove(notebook: Notebook): (string | null)[] {
+  let current: string | null = null;
+  return notebook.cells.map((cell) => {
+    if (cell.cell_type === 'markdown') {
+      const lines = cellSource(cell).split('\n').filter((l) => /^#{1,6}\s+\S/.test(l));
+      if (lines.length > 0) current = lines.at(-1)!.replace(/^#+\s+/, '').trim();
+    }
+    return current;
+  });
+}
+
+/**
+ * A live demo's label: the heading of the nearest markdown cell above it ("Growth over depth"),
+ * else the code's first comment line, else `notebook · cell N`.
+ */
+export function cellTitle(heading: string | null, code: string, notebook: string, index: number): string {
+  if (heading) return heading.replace(/[*_`]/g, '');
+  const comment = /^\s*\/\/\s*(.+)$/m.exec(code);
+  if (comment) return comment[1].trim();
+  return `${notebook} · cell ${index}`;
 }
 
 async function listNotebooks(dir: string): Promise<string[]> {
@@ -79,10 +104,13 @@ export class CellStore {
     for (const file of files) {
       const notebook = path.relative(this.dir, file).split(path.sep).join('/').replace(/\.ipynb$/, '');
       try {
-        for (const cell of codeCells(readNotebook(file))) {
+        const read = readNotebook(file);
+        const headings = headingsAbove(read);
+        for (const cell of codeCells(read)) {
           if (cell.cards.length === 0) continue;
           const id = `${notebook}:${cell.index}`;
-          this.cells.set(id, { id, notebook, file, index: cell.index, code: cell.source, links: cell.cards });
+          const title = cellTitle(headings[cell.index], cell.source, notebook, cell.index);
+          this.cells.set(id, { id, notebook, file, index: cell.index, code: cell.source, links: cell.cards, title });
         }
       } catch (err) {
         this.errors.set(notebook, (err as Error).message);
@@ -116,7 +144,7 @@ export class CellStore {
     return out;
   }
 
-  describe(cell: LinkedCell): { id: string; notebook: string; index: number; code: string; links: string[] } {
-    return { id: cell.id, notebook: cell.notebook, index: cell.index, code: cell.code, links: cell.links.map(formatCardLink) };
+  describe(cell: LinkedCell): { id: string; notebook: string; index: number; code: string; links: string[]; title: string } {
+    return { id: cell.id, notebook: cell.notebook, index: cell.index, code: cell.code, links: cell.links.map(formatCardLink), title: cell.title };
   }
 }

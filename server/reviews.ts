@@ -19,7 +19,6 @@ import { resolveSchedulerSettings, reviewSchedule, scheduleDueTime, siblingSched
 import { undoGrade } from '../src/cards/undo';
 import type { CardFlags } from './card-flags';
 import type { CellStore } from './cell-store';
-import { cellTitle } from './cell-titles';
 import type { Deck, DeckItem, DeckStore } from './deck-store';
 import type { DeckLimits, DeckLimitsInput, DeckSettings } from './deck-settings';
 import { buildDeckTree, subdeckPath, type DeckNode } from './deck-tree';
@@ -324,7 +323,7 @@ export class Reviews {
       schedule: item.schedule,
       isNew: item.schedule === null,
       intervals,
-      cells: this.cells.cellsFor(note, item.card).map((c) => ({ ...this.cells.describe(c), title: cellTitle(c) })),
+      cells: this.cells.cellsFor(note, item.card).map((c) => this.cells.describe(c)),
       problems: problemsOf(item),
       tags: tagsOf(item.card),
       source: { file: file.relPath, line: item.card.range.start, path: file.file },
