@@ -221,6 +221,31 @@ describe('limits', () => {
   });
 });
 
+describe('file watching', () => {
+  // inotify watches are a per-user budget of the whole machine (8192 on many kernels). tslab's
+  // TypeScript watch program put one on each of ~1,100 declaration files per cell process, so a few
+  // cell processes at once (a warm pool, several servers) could exhaust it and break cells on a busy
+  // machine. Files cannot change under a run (its mounts are read-only): a cell watches nothing.
+  test('a cell that imports cardlab and tfjs holds no inotify watch', async () => {
+    const cell = [
+      "import * as cardlab from 'cardlab'",
+      "import * as tf from '@tensorflow/tfjs'",
+      "import fs from 'fs'",
+      'let watches = 0',
+      "for (const fd of fs.readdirSync('/proc/self/fd')) {",
+      "  let target = ''",
+      "  try { target = fs.readlinkSync('/proc/self/fd/' + fd) } catch { continue }",
+      "  if (target.includes('inotify')) watches += fs.readFileSync('/proc/self/fdinfo/' + fd, 'utf8').split('\\n').filter((l) => l.startsWith('inotify wd:')).length",
+      '}',
+      "console.log(JSON.stringify({ watches, cardlab: typeof cardlab.displayPlotly, tf: typeof tf.tensor }))",
+    ].join('\n');
+    // Node's permission model would hide /proc from the cell; the OS sandbox still holds.
+    const result = await runCell(cell, { permissionModel: false });
+    expect(result).toMatchObject({ ok: true, reason: 'done' });
+    expect(JSON.parse(stdout(result))).toEqual({ watches: 0, cardlab: 'function', tf: 'function' });
+  });
+});
+
 describe('permissions', () => {
   // One run tries everything a cell must not do (and what it may), and reports what happened.
   let outside: string;
