@@ -221,7 +221,7 @@ describe('limits', () => {
   });
 });
 
-describe('file watching', () => {
+describe('TypeScript in a cell process', () => {
   // inotify watches are a per-user budget of the whole machine (8192 on many kernels). tslab's
   // TypeScript watch program put one on each of ~1,100 declaration files per cell process, so a few
   // cell processes at once (a warm pool, several servers) could exhaust it and break cells on a busy
@@ -243,6 +243,15 @@ describe('file watching', () => {
     const result = await runCell(cell, { permissionModel: false });
     expect(result).toMatchObject({ ok: true, reason: 'done' });
     expect(JSON.parse(stdout(result))).toEqual({ watches: 0, cardlab: 'function', tf: 'function' });
+  });
+
+  test("Node's types are there without an import; the project's dev tools' ambient types (jest's) are not", async () => {
+    const node = await runCell("const bytes: Buffer = Buffer.from('ab')\nconst env: NodeJS.ProcessEnv = process.env\nbytes.length");
+    expect(node).toMatchObject({ ok: true });
+    expect(only(node, 'result').map((e) => e.text)).toEqual(['2\n']);
+    const jest = await runCell('const mock: jest.Mock | undefined = undefined\nmock');
+    expect(jest.ok).toBe(false);
+    expect(only(jest, 'error')[0]).toMatchObject({ kind: 'compile', message: expect.stringContaining("Cannot find namespace 'jest'") });
   });
 });
 

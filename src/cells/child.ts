@@ -15,7 +15,7 @@ import { createExecutor, ConverterSet } from 'tslab/dist/executor';
 import * as tslabJupyter from 'tslab/dist/jupyter';
 import type { CellEvent, CellJob } from './events';
 import { warmUp, WARM_UP_FLAG } from './warm-up';
-import { disableFileWatching } from './no-file-watching';
+import { configureCellTypeScript } from './cell-typescript';
 import { cellScriptName, compileErrorText, describeThrown, locateRuntimeError, userFrames, userStack, type CellCode } from './error-lines';
 
 const EVENTS_FD = 3;
@@ -83,7 +83,7 @@ function describeRuntimeError(err: unknown): { kind: 'runtime'; message: string;
  * stack traces, to map runtime error lines back to the cell (error-lines.ts).
  */
 function recordingConverters(): ConverterSet {
-  disableFileWatching();
+  configureCellTypeScript();
   const node = createConverter({ isJS: false, isBrowser: false });
   const recording: typeof node = {
     ...node,
