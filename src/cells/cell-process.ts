@@ -16,6 +16,7 @@ import path from 'path';
 import { CellCgroup } from './cgroup';
 import type { CellJob } from './events';
 import { WARM_UP_FLAG } from './warm-up';
+import { CODE_CACHE_FLAG, codeCacheDir, ensureCodeCache } from './code-cache';
 import { bwrapArgs, codeMounts, defaultSandboxSettings, PROJECT_CODE, sandboxProblem, SandboxUnavailableError, unsandboxedByEnv, type SandboxSettings } from './sandbox';
 
 /** The variables of the server's environment a cell gets (nothing else, no token). */
@@ -72,7 +73,10 @@ export class CellProcess {
   constructor(readonly options: CellProcessOptions) {
     this.sandboxed = !(options.unsandboxed ?? unsandboxedByEnv());
     const v8Flags = [`--max-old-space-size=${options.memoryLimitMb}`, '--disable-warning=ExperimentalWarning'];
-    const warmUp = options.warmUp ? [WARM_UP_FLAG] : [];
+    // Made once per machine and flags by a process that runs no cell code; read-only to cells.
+    const cacheDir = codeCacheDir(options.projectRoot, v8Flags);
+    void ensureCodeCache({ script: options.script, cwd: options.cwd, nodeFlags: v8Flags, dir: cacheDir });
+    const warmUp = [...(options.warmUp ? [WARM_UP_FLAG] : []), `${CODE_CACHE_FLAG}${cacheDir}`];
     let command: string;
     let args: string[];
     let env: Record<string, string>;

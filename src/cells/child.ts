@@ -8,6 +8,8 @@
  * The working directory is the notebook's folder: tslab resolves modules from there, as the
  * kernel does when Jupyter starts it.
  */
+// First: the modules below compile through V8's code cache.
+import { codeCache, makingCodeCache } from './child-code-cache';
 import fs from 'fs';
 import { format } from 'util';
 import { createConverter } from 'tslab/dist/converter';
@@ -16,6 +18,7 @@ import * as tslabJupyter from 'tslab/dist/jupyter';
 import type { CellEvent, CellJob } from './events';
 import { warmUp, WARM_UP_FLAG } from './warm-up';
 import { configureCellTypeScript } from './cell-typescript';
+import { writeCodeCache } from './code-cache';
 import { cellScriptName, compileErrorText, describeThrown, locateRuntimeError, userFrames, userStack, type CellCode } from './error-lines';
 
 const EVENTS_FD = 3;
@@ -133,8 +136,9 @@ async function main(): Promise<void> {
   const executor = createExecutor(process.cwd(), converters, kernelConsole);
   // A warm pool child (pool.ts) does the slow start-up before its job arrives; then waits for it.
   // No cell code has run yet when the job (with a grading key) is read.
+  if (makingCodeCache) return makeCodeCache(converters.node, executor);
   if (process.argv.includes(WARM_UP_FLAG)) await warmUp(converters.node);
-  emit({ type: 'ready', ms: Date.now() - started });
+  emit({ type: 'ready', ms: Date.now() - started, codeCache: codeCache?.stats });
   const job = JSON.parse(fs.readFileSync(0, 'utf8')) as CellJob;
 
   // As tslab's kernel does: cell output goes to the cell, displays go through tslab's hook.
@@ -184,6 +188,15 @@ async function main(): Promise<void> {
     if (!ok && !job.continueAfterErrors) break; // as nbconvert --execute: stop at the first failing cell
   }
   finish(allOk, executor);
+}
+
+/** The cache maker (code-cache.ts): what a warm child and a first cell compile, saved; no job, no events. */
+async function makeCodeCache(converter: Parameters<typeof warmUp>[0], executor: { execute(src: string): Promise<boolean>; close(): void }): Promise<void> {
+  await warmUp(converter);
+  await executor.execute('const cached: number = 1'); // no value: the maker has no event pipe
+  writeCodeCache(codeCache!.dir, codeCache!.recorded);
+  executor.close();
+  process.exit(0);
 }
 
 function finish(allOk: boolean, executor: { close(): void }): void {

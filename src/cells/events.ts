@@ -9,7 +9,7 @@ export type MimeBundle = Record<string, string | object>;
 
 export type CellEvent =
   /** The TypeScript converter is ready (it takes about a second to start). */
-  | { type: 'ready'; ms: number }
+  | { type: 'ready'; ms: number; codeCache?: { hits: number; misses: number; rejected: number } }
   | { type: 'cell-start'; cell: number }
   | { type: 'stream'; cell: number; name: 'stdout' | 'stderr'; text: string }
   /** tslab.display.* and cardlab's displayPlotly; `update` replaces the output with the same displayId. */
