@@ -312,6 +312,41 @@ describe('warm pool', () => {
   });
 });
 
+/** The nice value of every thread in this process's cell cgroups (from their memory cgroup's task list). */
+function cellThreadNiceness(): number[] {
+  const out: number[] = [];
+  for (const dir of ownCellCgroups().filter((d) => d.includes('/memory/'))) {
+    for (const tid of fs.readFileSync(path.join(dir, 'tasks'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
+        out.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      } catch {
+        // the thread ended
+      }
+    }
+  }
+  return out;
+}
+
+describe('a warm child while it waits', () => {
+  test('yields the CPU to runs and to the server (every thread at nice 10); the run it is handed runs at normal priority', async () => {
+    const cwd = path.join(PROJECT_ROOT, 'notebooks');
+    const pool = new WarmPool({ size: 1, script: childScript(), projectRoot: PROJECT_ROOT, cwd, memoryLimitMb: 2048 });
+    try {
+      pool.fill();
+      for (const deadline = Date.now() + 90_000; pool.warm === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      const waiting = cellThreadNiceness();
+      expect(waiting.length).toBeGreaterThan(5); // node's threads, bwrap, the shell
+      expect(new Set(waiting)).toEqual(new Set([10]));
+      const run = startCell("import os from 'os'\nconsole.log(os.getPriority())", { pool, cwd });
+      expect(run.warm).toBe(true);
+      expect(stdout(await run.result)).toBe('0\n');
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 describe('a warm child that waited long', () => {
   test('is still valid: waiting longer than the time limit does not count against its run', async () => {
     const cwd = path.join(PROJECT_ROOT, 'notebooks');

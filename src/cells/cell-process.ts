@@ -21,6 +21,15 @@ import { bwrapArgs, codeMounts, defaultSandboxSettings, PROJECT_CODE, sandboxPro
 
 /** The variables of the server's environment a cell gets (nothing else, no token). */
 export const PASSED_ENV = ['CARDLAB_NOTEBOOK_SIZE', 'CARDLAB_BACKEND', 'LANG'] as const;
+/**
+ * A pool child warms up in the background: until it gets a job it runs at this niceness, so that
+ * the runs and the server come first on a machine with few cores. Only where it can be undone
+ * (root: lowering a nice value needs CAP_SYS_NICE), since the run itself must not be slowed.
+ */
+const WARMING_NICENESS = 10;
+const NICE = '/usr/bin/nice';
+const canRenice = () => process.getuid?.() === 0 && fs.existsSync(NICE);
+
 /** The private /tmp of a sandboxed cell (tmpfs: it counts against the memory limit as well). */
 const TMP_LIMIT_BYTES = 512 * 1024 * 1024;
 
@@ -61,6 +70,8 @@ export class CellProcess {
   private tempDir?: string;
   private handedOver = false;
   private cleaned = false;
+  /** Started at WARMING_NICENESS (a pool child): back to normal priority when it gets its job. */
+  private readonly niced: boolean;
   /** When the child said it finished warming up (only informs the pool; limits never depend on it). */
   readyAt?: number;
   private early: Buffer[] = [];
@@ -80,6 +91,8 @@ export class CellProcess {
     let command: string;
     let args: string[];
     let env: Record<string, string>;
+    this.niced = Boolean(options.warmUp) && canRenice();
+    const nice = this.niced ? [NICE, '-n', String(WARMING_NICENESS)] : [];
     if (this.sandboxed) {
       const settings = { ...defaultSandboxSettings(), ...options.sandbox };
       const missing = sandboxProblem(settings);
@@ -91,12 +104,12 @@ export class CellProcess {
       const node = [process.execPath, ...permissionFlags(options, '/tmp'), ...v8Flags, options.script, ...warmUp];
       // The shell joins the cgroups first, then becomes bwrap: everything the cell forks is inside.
       command = '/bin/sh';
-      args = ['-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"', 'cardlab-cell', ...this.cgroup.procsFiles, settings.bwrapPath, ...sandbox, ...setenv, '--', ...node];
+      args = ['-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"', 'cardlab-cell', ...this.cgroup.procsFiles, ...nice, settings.bwrapPath, ...sandbox, ...setenv, '--', ...node];
     } else {
       this.tempDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cardlab-cell-')));
       env = cellEnv(this.tempDir, options.env);
-      command = process.execPath;
-      args = [...permissionFlags(options, this.tempDir), ...v8Flags, options.script, ...warmUp];
+      const node = [process.execPath, ...permissionFlags(options, this.tempDir), ...v8Flags, options.script, ...warmUp];
+      [command, ...args] = [...nice, ...node];
     }
     try {
       this.child = spawn(command, args, { cwd: this.sandboxed ? '/' : options.cwd, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
@@ -142,7 +155,27 @@ export class CellProcess {
   start(job: CellJob): void {
     if (this.handedOver) throw new Error('this cell process already has a job');
     this.handedOver = true;
+    if (this.niced) this.renice(0);
     this.child.stdin!.end(JSON.stringify(job));
+  }
+
+  /** Sets the nice value of every thread of the cell (each thread has its own in Linux). */
+  private renice(niceness: number): void {
+    let threads: number[] = this.cgroup?.threads() ?? [];
+    if (!this.cgroup && this.child.pid) {
+      try {
+        threads = fs.readdirSync(`/proc/${this.child.pid}/task`).map(Number);
+      } catch {
+        threads = []; // gone: the run will say so
+      }
+    }
+    for (const tid of threads) {
+      try {
+        os.setPriority(tid, niceness);
+      } catch {
+        // the thread ended
+      }
+    }
   }
 
   /** True when the kernel killed something in the cell's cgroup for memory. */

@@ -132,6 +132,15 @@ export class CellCgroup {
     return [...out];
   }
 
+  /** Every thread of every process in the cgroup (host thread ids). */
+  threads(): number[] {
+    try {
+      return fs.readFileSync(path.join(this.memoryDir, 'tasks'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      return []; // already removed
+    }
+  }
+
   /** SIGKILL to every process in the cgroup (whatever it forked, wherever it is in its namespaces). */
   killAll(): void {
     for (const pid of this.pids()) {
