@@ -6,7 +6,7 @@
  * (needs Debian python3-torch); otherwise the run uses a Python without torch,
  * which must be reported by name and leave the TensorFlow.js figures intact.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
@@ -330,3 +330,25 @@ describe('time limit', () => {
     expect(outcome.errors).toEqual({ trainStep: 'not run (forward timed out after 15 s)' });
   }, 60_000);
 });
+
+describe('a speed worker whose bench is killed', () => {
+  test('stops instead of training on, orphaned', async () => {
+    // A bench (this script) that measures a tiny DenseNet a hundred thousand times, killed mid-way.
+    const bench = `
+      const { measureInChild } = require(${JSON.stringify(path.join(ROOT, 'dist/bench/speed-measure.js'))});
+      measureInChild({ backend: 'cpu', depth: 10, growthRate: 4, batch: 1, repeats: 100000, phases: ['forward'], memoryEfficient: false },
+        { timeoutMs: 600000, onMessage: (m) => { if (m.type === 'progress' && m.run === 2) console.log('running') } });`;
+    const parent = spawn(process.execPath, ['-e', bench], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      parent.stdout!.on('data', (chunk: Buffer) => chunk.includes('running') && resolve());
+      parent.on('exit', () => reject(new Error('the bench ended before its worker ran')));
+    });
+    const workers = fs.readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    expect(workers).toHaveLength(1);
+    parent.kill('SIGKILL');
+    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    for (const deadline = Date.now() + 15_000; alive(workers[0]) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    expect(alive(workers[0])).toBe(false);
+  }, 60_000);
+});
+
