@@ -5,7 +5,7 @@
  *
  * - cold: a server with `--warm-pool 0`, so every run starts its sandboxed child from scratch;
  * - first after start: the first run on a server with the default pool (one child), sent as soon
- *   as it listens: its pool child is still warming up, so the run starts cold beside it;
+ *   as it listens: its pool child is still warming up (at nice 10), so the run starts cold beside it;
  * - warm: a run handed to a pre-started child (the benchmark waits until the pool reports one warm).
  *
  * Cold and warm runs alternate, so load from elsewhere on the machine hits both alike.
