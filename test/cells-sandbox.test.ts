@@ -11,7 +11,7 @@ import os from 'os';
 import path from 'path';
 import type { AddressInfo } from 'net';
 import { runCell as startCell, PROJECT_ROOT, type RunOptions, type RunResult } from '../src/cells/runner';
-import { sandboxProblem, SandboxUnavailableError } from '../src/cells/sandbox';
+import { sandboxProblem, sandboxTmpDir, SandboxUnavailableError } from '../src/cells/sandbox';
 import { ownCellCgroups } from '../src/cells/cgroup';
 import { WarmPool } from '../src/cells/pool';
 import { childScript } from '../src/cells/runner';
@@ -138,8 +138,10 @@ describe('reads', () => {
       expect([name, seen[name]]).toEqual([name, expect.stringMatching(absent)]);
     }
     if (options.permissionModel === false) {
-      // The project's parent holds the project folder and nothing else; /proc shows only the sandbox.
-      expect(seen.listParent).toBe(`ok: ${path.basename(PROJECT_ROOT)}`);
+      // The project's parent holds the project folder and nothing else (but the notebook folder when
+      // that is there too, as with a checkout under /tmp); /proc shows only the sandbox.
+      const mounted = [PROJECT_ROOT, notebookDir].filter((dir) => path.dirname(dir) === parent).map((dir) => path.basename(dir));
+      expect(seen.listParent.replace(/^ok: /, '').split(',').sort()).toEqual(mounted.sort());
       expect(seen.procParent).toMatch(/^ok: 1,\d+$/);
     } else {
       expect(seen.listParent).toMatch(/^ERR_ACCESS_DENIED: /);
@@ -299,11 +301,11 @@ describe('warm pool', () => {
         for (const deadline = Date.now() + 90_000; pool.warm === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
       };
       await warmed();
-      const leave = startCell("import fs from 'fs'\n(globalThis as any).leftOver = 'global'\nfs.writeFileSync('/tmp/left-over.txt', 'file')\nconsole.log('left')", { pool, cwd });
+      const leave = startCell("import fs from 'fs'\nimport os from 'os'\n(globalThis as any).leftOver = 'global'\nfs.writeFileSync(os.tmpdir() + '/left-over.txt', 'file')\nconsole.log('left')", { pool, cwd });
       expect(leave.warm).toBe(true);
       expect(stdout(await leave.result)).toBe('left\n');
       await warmed();
-      const look = startCell("import fs from 'fs'\nconsole.log(String((globalThis as any).leftOver), fs.existsSync('/tmp/left-over.txt'))", { pool, cwd });
+      const look = startCell("import fs from 'fs'\nimport os from 'os'\nconsole.log(String((globalThis as any).leftOver), fs.existsSync(os.tmpdir() + '/left-over.txt'))", { pool, cwd });
       expect(look.warm).toBe(true);
       expect(stdout(await look.result)).toBe('undefined false\n');
     } finally {
@@ -373,6 +375,24 @@ describe('notebooks outside the project', () => {
       const result = await runCell("import { notebookSize } from 'cardlab'\nconsole.log(typeof notebookSize)", { cwd: dir, timeLimitMs: 60_000 });
       expect(result.events.filter((e) => e.type === 'error')).toEqual([]);
       expect(stdout(result)).toBe('function\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('under /tmp, the private temp folder moves away, so Node\'s permission model still denies writing the notebook folder', async () => {
+    const dir = fs.realpathSync(fs.mkdtempSync(path.join('/tmp', 'cardlab-nbs-')));
+    expect(sandboxTmpDir({ projectRoot: PROJECT_ROOT, cwd: dir })).toBe('/cardlab-tmp');
+    try {
+      const cell = [
+        "import fs from 'fs'",
+        "import os from 'os'",
+        "const attempt = (f: () => void) => { try { f(); return 'ok' } catch (e) { return (e as { code: string }).code } }",
+        `console.log(os.tmpdir(), attempt(() => fs.writeFileSync(os.tmpdir() + '/x', 'x')), attempt(() => fs.writeFileSync(${JSON.stringify(dir)} + '/x', 'x')))`,
+      ].join('\n');
+      const result = await runCell(cell, { cwd: dir });
+      expect(stdout(result)).toBe('/cardlab-tmp ok ERR_ACCESS_DENIED\n');
+      expect(fs.readdirSync(dir)).toEqual([]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -17,7 +17,7 @@ import { CellCgroup } from './cgroup';
 import type { CellJob } from './events';
 import { WARM_UP_FLAG } from './warm-up';
 import { CODE_CACHE_FLAG, codeCacheDir, ensureCodeCache } from './code-cache';
-import { bwrapArgs, codeMounts, defaultSandboxSettings, PROJECT_CODE, sandboxProblem, SandboxUnavailableError, unsandboxedByEnv, type SandboxSettings } from './sandbox';
+import { bwrapArgs, sandboxTmpDir, codeMounts, defaultSandboxSettings, PROJECT_CODE, sandboxProblem, SandboxUnavailableError, unsandboxedByEnv, type SandboxSettings } from './sandbox';
 
 /** The variables of the server's environment a cell gets (nothing else, no token). */
 export const PASSED_ENV = ['CARDLAB_NOTEBOOK_SIZE', 'CARDLAB_BACKEND', 'LANG'] as const;
@@ -97,11 +97,12 @@ export class CellProcess {
       const settings = { ...defaultSandboxSettings(), ...options.sandbox };
       const missing = sandboxProblem(settings);
       if (missing) throw new SandboxUnavailableError(missing);
-      env = cellEnv('/tmp', options.env);
+      const tmp = sandboxTmpDir(options);
+      env = cellEnv(tmp, options.env);
       const sandbox = bwrapArgs({ projectRoot: options.projectRoot, cwd: options.cwd, hidden: options.hidden, tmpBytes: TMP_LIMIT_BYTES });
       this.cgroup = CellCgroup.create(options.memoryLimitMb * 1024 * 1024, settings.cgroupRoot);
       const setenv = Object.entries(env).flatMap(([name, value]) => ['--setenv', name, value]);
-      const node = [process.execPath, ...permissionFlags(options, '/tmp'), ...v8Flags, options.script, ...warmUp];
+      const node = [process.execPath, ...permissionFlags(options, tmp), ...v8Flags, options.script, ...warmUp];
       // The shell joins the cgroups first, then becomes bwrap: everything the cell forks is inside.
       command = '/bin/sh';
       args = ['-c', 'echo $$ > "$1" && echo $$ > "$2" && shift 2 && exec "$@"', 'cardlab-cell', ...this.cgroup.procsFiles, ...nice, settings.bwrapPath, ...sandbox, ...setenv, '--', ...node];

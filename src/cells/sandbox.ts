@@ -116,6 +116,16 @@ export function codeMounts(layout: Pick<SandboxLayout, 'projectRoot' | 'cwd'>): 
   return mounts.filter((m) => fs.existsSync(m.from));
 }
 
+/**
+ * The cell's private, writable temp folder inside the sandbox (TMPDIR, HOME, Node's write
+ * permission): /tmp, unless the project or the notebook folder lives under /tmp (a CI checkout, a
+ * `--notebooks /tmp/…`). Then their read-only mounts would sit inside it, and Node's permission
+ * model, which can only allow whole folders, would allow writing and reading them: /cardlab-tmp.
+ */
+export function sandboxTmpDir(layout: Pick<SandboxLayout, 'projectRoot' | 'cwd'>): string {
+  return inside(layout.projectRoot, '/tmp') || inside(layout.cwd, '/tmp') ? '/cardlab-tmp' : '/tmp';
+}
+
 /** The bwrap arguments (up to and without the command) for one cell process. */
 export function bwrapArgs(layout: SandboxLayout): string[] {
   if (inside(layout.projectRoot, layout.cwd)) {
@@ -134,7 +144,7 @@ export function bwrapArgs(layout: SandboxLayout): string[] {
     ...nodeBinds(),
     '--proc', '/proc',
     '--dev', '/dev',
-    '--size', String(layout.tmpBytes), '--perms', '1777', '--tmpfs', '/tmp',
+    '--size', String(layout.tmpBytes), '--perms', '1777', '--tmpfs', sandboxTmpDir(layout),
   ];
   for (const { from, to } of codeMounts(layout)) args.push('--ro-bind', from, to);
   args.push('--ro-bind', layout.cwd, layout.cwd);
