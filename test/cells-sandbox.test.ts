@@ -349,6 +349,52 @@ describe('a warm child while it waits', () => {
   });
 });
 
+/** The scheduler state (R, S, T…) of every process in this process's cell cgroups. */
+function cellProcessStates(): string[] {
+  const out: string[] = [];
+  for (const dir of ownCellCgroups().filter((d) => d.includes('/memory/'))) {
+    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        out.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return out;
+}
+
+describe('a pool child still warming up while a run goes on', () => {
+  test('is stopped for the run (no CPU taken from it) and goes on warming after it', async () => {
+    const cwd = path.join(PROJECT_ROOT, 'notebooks');
+    const pool = new WarmPool({ size: 1, script: childScript(), projectRoot: PROJECT_ROOT, cwd, memoryLimitMb: 2048 });
+    try {
+      pool.fill();
+      expect(pool.warm).toBe(0);
+      // A cold run (the pool has no warm child yet) that sleeps long enough to look at the pool.
+      let states: string[] = [];
+      const run = startCell("console.log('started')\nawait new Promise((r) => setTimeout(r, 1500))", {
+        pool,
+        cwd,
+        onEvent: (e) => {
+          if (e.type === 'stream') states = cellProcessStates();
+        },
+      });
+      expect(run.warm).toBe(false);
+      expect(stdout(await run.result)).toBe('started\n');
+      // The run's own processes run (R/S); the pool child's are stopped (T).
+      expect(states.filter((s) => s === 'T').length).toBeGreaterThanOrEqual(1);
+      expect(states.some((s) => s !== 'T')).toBe(true);
+      for (const deadline = Date.now() + 90_000; pool.warm === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+      expect(pool.warm).toBe(1);
+      expect(cellProcessStates()).not.toContain('T');
+    } finally {
+      pool.close();
+    }
+  });
+});
+
 describe('a warm child that waited long', () => {
   test('is still valid: waiting longer than the time limit does not count against its run', async () => {
     const cwd = path.join(PROJECT_ROOT, 'notebooks');

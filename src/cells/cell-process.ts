@@ -160,6 +160,18 @@ export class CellProcess {
     this.child.stdin!.end(JSON.stringify(job));
   }
 
+  /** SIGSTOP (or SIGCONT) to every process of the cell: a stopped child takes no CPU at all. */
+  pause(paused: boolean): void {
+    const pids = this.cgroup ? this.cgroup.pids() : this.child.pid ? [this.child.pid] : [];
+    for (const pid of pids) {
+      try {
+        process.kill(pid, paused ? 'SIGSTOP' : 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+  }
+
   /** Sets the nice value of every thread of the cell (each thread has its own in Linux). */
   private renice(niceness: number): void {
     let threads: number[] = this.cgroup?.threads() ?? [];

@@ -159,6 +159,8 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
       permissionModel: options.permissionModel,
     });
   const child = cell.child;
+  // Children of the pool still warming up wait while this run goes on (pool.ts).
+  const releasePool = options.pool?.hold();
 
   const events: CellEvent[] = [];
   const wakeUps: Array<() => void> = [];
@@ -241,6 +243,7 @@ export function runCells(cells: string[], options: RunOptions = {}): CellRun {
   };
 
   const result = cell.closed.then(({ exitCode, signal }): RunResult => {
+    releasePool?.();
     clearTimeout(timer);
     // bwrap reports a child killed by signal N as exit code 128 + N.
     let exitSignal: string | null = signal;
