@@ -5,10 +5,12 @@
  *
  * - cold: a server with `--warm-pool 0`, so every run starts its sandboxed child from scratch;
  * - first after start: the first run on a server with the default pool (one child), sent as soon
- *   as it listens: its pool child is still warming up (at nice 10), so the run starts cold beside it;
+ *   as it listens: its pool child is still warming up, so the run starts cold (the warming child is
+ *   stopped while the run goes on, see pool.ts);
  * - warm: a run handed to a pre-started child (the benchmark waits until the pool reports one warm).
  *
- * Cold and warm runs alternate, so load from elsewhere on the machine hits both alike.
+ * Cold and warm runs alternate, so load from elsewhere on the machine hits both alike; a cold run
+ * is timed while the other server's pool child waits, warm (it would otherwise share the cores).
  * Targets (issue 10): warm ≤ 300 ms, cold ≤ 2 s, on a quiet machine.
  *
  *   cardlab bench demo-latency [--runs 5] [--json]
@@ -158,8 +160,9 @@ export async function runDemoLatencyReport(options: DemoLatencyOptions = {}): Pr
         await stop(warm);
         warm = await serve(dirs, 1);
         samples[name].first.push(await timeRun(warm.url, id));
-        samples[name].cold.push(await timeRun(cold.url, id));
+        // The other server's pool child warms up after that run: cold runs are timed once it waits.
         await waitForWarmChild(warm.url);
+        samples[name].cold.push(await timeRun(cold.url, id));
         samples[name].warm.push(await timeRun(warm.url, id));
         const last = (k: 'cold' | 'first' | 'warm') => Math.round(samples[name][k].at(-1)!);
         log(`round ${round + 1}/${runs} ${name}: cold ${last('cold')} ms, first after start ${last('first')} ms, warm ${last('warm')} ms`);
