@@ -31,6 +31,8 @@ const cases: ConvCase[] = [
   { name: '3×3 stride 1 explicit pads (2, 0) × (0, 1)', x: [2, 6, 5, 3], filter: [3, 3, 3, 2], strides: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] },
   { name: '3×3 stride 2 explicit pads (1, 0) × (2, 1)', x: [2, 9, 8, 3], filter: [3, 3, 3, 2], strides: 2, pad: [[0, 0], [1, 0], [2, 1], [0, 0]] },
   { name: '3×3 stride 1 numeric pad 3, batch 1', x: [1, 5, 5, 2], filter: [3, 3, 2, 3], strides: 1, pad: 3 },
+  // 8,192 pixels: the weight gradient goes the matrix-product route (wasm-kernels.ts).
+  { name: '1×1 stride 1 valid, 8,192 pixels', x: [2, 64, 64, 5], filter: [1, 1, 5, 3], strides: 1, pad: 'valid' },
 ];
 
 /** Deterministic values in [-1, 1) (a small LCG), so every run compares the same numbers. */
@@ -101,6 +103,7 @@ describe('wasm weight gradient at DenseNet sizes equals an im2col matrix product
   test.each([
     { name: '3×3 48→12 same at 16×16, batch 4', x: [4, 16, 16, 48] as Shape4, filter: [3, 3, 48, 12] as Shape4 },
     { name: '1×1 100→48 at 16×16, batch 4', x: [4, 16, 16, 100] as Shape4, filter: [1, 1, 100, 48] as Shape4 },
+    { name: '1×1 100→48 at 32×32, batch 8 (the matrix-product route)', x: [8, 32, 32, 100] as Shape4, filter: [1, 1, 100, 48] as Shape4 },
   ])('$name', async ({ x: xShape, filter }) => {
     await useBackend('wasm');
     const [n, h, w, ci] = xShape;
@@ -125,7 +128,7 @@ describe('wasm convolution gradients leak nothing', () => {
   // count the wasm backend's data buffers, which would show a missed disposeData.
   const numDataIds = (): number => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
 
-  test.each(cases.filter((c) => ['1×1 stride 1 same', '3×3 stride 2 valid, unused last row/column', '3×3 stride 1 numeric pad 3, batch 1'].includes(c.name)))(
+  test.each(cases.filter((c) => ['1×1 stride 1 same', '3×3 stride 2 valid, unused last row/column', '3×3 stride 1 numeric pad 3, batch 1', '1×1 stride 1 valid, 8,192 pixels'].includes(c.name)))(
     '$name',
     async (c) => {
       await useBackend('wasm');
