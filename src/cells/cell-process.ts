@@ -160,15 +160,27 @@ export class CellProcess {
     this.child.stdin!.end(JSON.stringify(job));
   }
 
-  /** SIGSTOP (or SIGCONT) to every process of the cell: a stopped child takes no CPU at all. */
+  /**
+   * SIGSTOP (or SIGCONT) to every process of the cell: a stopped child takes no CPU at all. The
+   * direct child first: a shell that has not yet joined its cgroup stops before it starts anything;
+   * then the cgroup's processes, again until no new one shows up (one forked meanwhile).
+   */
   pause(paused: boolean): void {
-    const pids = this.cgroup ? this.cgroup.pids() : this.child.pid ? [this.child.pid] : [];
-    for (const pid of pids) {
+    const signal = paused ? 'SIGSTOP' : 'SIGCONT';
+    const signalled = new Set<number>();
+    const send = (pid: number) => {
+      signalled.add(pid);
       try {
-        process.kill(pid, paused ? 'SIGSTOP' : 'SIGCONT');
+        process.kill(pid, signal);
       } catch {
         // already gone
       }
+    };
+    if (this.child.pid) send(this.child.pid);
+    for (let pass = 0; pass < 3 && this.cgroup; pass++) {
+      const fresh = this.cgroup.pids().filter((pid) => !signalled.has(pid));
+      if (!fresh.length) break;
+      fresh.forEach(send);
     }
   }
 
