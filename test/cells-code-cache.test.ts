@@ -4,6 +4,7 @@ import os from 'os';
 import path from 'path';
 import { COMPLETE_MARKER, codeCacheDir, ensureCodeCache } from '../src/cells/code-cache';
 import { runCell, childScript, PROJECT_ROOT } from '../src/cells/runner';
+import { cellNodeFlags } from '../src/cells/cell-process';
 import { assertBuilt } from './helpers/built';
 
 beforeAll(() => assertBuilt(['cells']));
@@ -72,8 +73,8 @@ describe('the code cache in one process', () => {
 });
 
 describe('cell processes', () => {
-  // The flags of a cell with a 512 MB limit (cell-process.ts): the cache is made for exactly these.
-  const flags = ['--max-old-space-size=512', '--disable-warning=ExperimentalWarning'];
+  // The flags of a cell with a 512 MB limit: the cache is made for exactly these.
+  const flags = cellNodeFlags(512);
   const dir = codeCacheDir(PROJECT_ROOT, flags);
   let made: boolean;
   beforeAll(async () => {

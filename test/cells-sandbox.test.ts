@@ -314,21 +314,27 @@ describe('warm pool', () => {
   });
 });
 
-/** The nice value of every thread in this process's cell cgroups (from their memory cgroup's task list). */
-function cellThreadNiceness(): number[] {
-  const out: number[] = [];
+/**
+ * One field of /proc/<id>/stat (numbered after the command name: 0 is the state, 16 the nice value)
+ * for every process (`cgroup.procs`) or thread (`tasks`) in this process's cell cgroups.
+ */
+function cellStatField(list: 'cgroup.procs' | 'tasks', field: number): string[] {
+  const out: string[] = [];
   for (const dir of ownCellCgroups().filter((d) => d.includes('/memory/'))) {
-    for (const tid of fs.readFileSync(path.join(dir, 'tasks'), 'utf8').split('\n').filter(Boolean)) {
+    for (const id of fs.readFileSync(path.join(dir, list), 'utf8').split('\n').filter(Boolean)) {
       try {
-        const stat = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
-        out.push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+        const stat = fs.readFileSync(`/proc/${id}/stat`, 'utf8');
+        out.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[field]);
       } catch {
-        // the thread ended
+        // it ended
       }
     }
   }
   return out;
 }
+const cellThreadNiceness = () => cellStatField('tasks', 16).map(Number);
+/** The scheduler state (R, S, T…) of every process in this process's cell cgroups. */
+const cellProcessStates = () => cellStatField('cgroup.procs', 0);
 
 describe('a warm child while it waits', () => {
   test('yields the CPU to runs and to the server (every thread at nice 10); the run it is handed runs at normal priority', async () => {
@@ -348,22 +354,6 @@ describe('a warm child while it waits', () => {
     }
   });
 });
-
-/** The scheduler state (R, S, T…) of every process in this process's cell cgroups. */
-function cellProcessStates(): string[] {
-  const out: string[] = [];
-  for (const dir of ownCellCgroups().filter((d) => d.includes('/memory/'))) {
-    for (const pid of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        out.push(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
-      } catch {
-        // gone
-      }
-    }
-  }
-  return out;
-}
 
 describe('a pool child still warming up while a run goes on', () => {
   test('is stopped for the run (no CPU taken from it) and goes on warming after it', async () => {

@@ -54,6 +54,11 @@ export interface CellProcessOptions {
   permissionModel?: boolean;
 }
 
+/** The node flags of a cell process (the code cache is made per set of these). */
+export function cellNodeFlags(memoryLimitMb: number): string[] {
+  return [`--max-old-space-size=${memoryLimitMb}`, '--disable-warning=ExperimentalWarning'];
+}
+
 /** The environment of every cell: fixed, plus the few CARDLAB_* settings cells read. */
 export function cellEnv(tmp: string, extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: tmp, TMPDIR: tmp, LANG: 'C.UTF-8' };
@@ -83,7 +88,7 @@ export class CellProcess {
 
   constructor(readonly options: CellProcessOptions) {
     this.sandboxed = !(options.unsandboxed ?? unsandboxedByEnv());
-    const v8Flags = [`--max-old-space-size=${options.memoryLimitMb}`, '--disable-warning=ExperimentalWarning'];
+    const v8Flags = cellNodeFlags(options.memoryLimitMb);
     // Made once per machine and flags by a process that runs no cell code; read-only to cells.
     const cacheDir = codeCacheDir(options.projectRoot, v8Flags);
     void ensureCodeCache({ script: options.script, cwd: options.cwd, nodeFlags: v8Flags, dir: cacheDir });
