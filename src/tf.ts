@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmGradientKernels } from './backend/wasm-kernels';
 import { registerWasmChannelKernels } from './backend/wasm-channel-kernels';
+import { registerWasmSharedKernels } from './backend/wasm-shared-kernels';
 import { registerBatchNormGradient } from './backend/batchnorm-grad';
 import { prepareThreadedWasm, releaseWasmThreads, requestedWasmThreads, wasmThreadsAllowed } from './backend/wasm-threads';
 
@@ -83,6 +84,7 @@ async function loadBackend(name: BackendName): Promise<void> {
       }
       registerWasmGradientKernels();
       registerWasmChannelKernels();
+      registerWasmSharedKernels();
       if (!wasmStarted) {
         // First start: threaded (both cores for the XNNPACK kernels) unless CARDLAB_WASM_THREADS=1 or
         // the process may not start workers; a threaded start that fails falls back to one thread.
