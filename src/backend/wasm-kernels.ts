@@ -12,6 +12,11 @@
  * - `Conv2DBackpropInput` exists on wasm but is also a scalar loop (~10× slower
  *   than the forward conv); for stride 1 we run it as a forward convolution with
  *   the flipped filter and keep the original kernel for strides > 1.
+ * - `MaxPoolGrad` on wasm is wrong for a batch of several images with several
+ *   channels (e.g. [3,16,16,5], 3×3/2 'valid': max error 273 on gradients ≤ 300)
+ *   and for 'same' padding, and slow (it recomputes the maximum of every window
+ *   around every input pixel). Ours finds each window's maximum once and adds dy
+ *   there (`maxPoolGrad` below); it equals the cpu backend's, ties included.
  *
  * Kernel functions must call kernels directly (not tf ops) and dispose every
  * intermediate they create, so nothing leaks into the engine or the wasm heap
@@ -27,7 +32,11 @@ type Conv2DGradAttrs = {
 };
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 /** The pieces of BackendWasm we use (it is not exported as a type from tfjs). */
-type WasmBackend = tf.KernelBackend & { disposeData(dataId: object): boolean };
+type WasmBackend = tf.KernelBackend & {
+  disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+};
 
 /** Runs a registered wasm kernel; the caller owns (and must dispose) the result. */
 function runKernel(name: string, args: KernelArgs): tf.TensorInfo {
@@ -171,24 +180,89 @@ function makeConv2DBackpropInput(original: tf.KernelFunc) {
   };
 }
 
+type PoolGradAttrs = {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+};
+
+/**
+ * dx of a max pooling (NHWC, float32): each window's dy goes to its maximum, the first one in
+ * row-major order when several are equal (as on the cpu backend), then all windows that chose the
+ * same pixel add up. One pass over the windows, channels innermost, so every read is sequential.
+ */
+function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as PoolGradAttrs;
+  if (dy.dtype !== 'float32' || input.dtype !== 'float32') throw new Error('cardlab wasm MaxPoolGrad needs float32 tensors');
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const wasm = backend as WasmBackend;
+  const dx = wasm.makeOutput(input.shape, 'float32');
+  const x = wasm.typedArrayFromHeap(input) as Float32Array;
+  const g = wasm.typedArrayFromHeap(dy) as Float32Array;
+  const out = wasm.typedArrayFromHeap(dx) as Float32Array;
+  out.fill(0);
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
+  const { filterHeight, filterWidth } = info;
+  const best = new Float32Array(c);
+  const where = new Int32Array(c);
+  let dyAt = 0;
+  for (let b = 0; b < batchSize; b++) {
+    const image = b * inHeight * inWidth * c;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const top = oy * strideHeight - info.padInfo.top;
+      const y0 = Math.max(0, top);
+      const y1 = Math.min(inHeight, top + filterHeight);
+      for (let ox = 0; ox < outWidth; ox++, dyAt += c) {
+        const left = ox * strideWidth - info.padInfo.left;
+        const x0 = Math.max(0, left);
+        const x1 = Math.min(inWidth, left + filterWidth);
+        best.fill(-Infinity);
+        where.fill(-1);
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) {
+            const pixel = image + (iy * inWidth + ix) * c;
+            for (let k = 0; k < c; k++) {
+              if (x[pixel + k] > best[k]) {
+                best[k] = x[pixel + k];
+                where[k] = pixel + k;
+              }
+            }
+          }
+        }
+        for (let k = 0; k < c; k++) if (where[k] >= 0) out[where[k]] += g[dyAt + k];
+      }
+    }
+  }
+  return dx;
+}
+
 let registered = false;
 
 /** The wasm kernels we replaced, kept for the fallback and for bench/conv-grad.ts. */
-export const originalWasmKernels: { Conv2DBackpropInput?: tf.KernelFunc } = {};
+export const originalWasmKernels: { Conv2DBackpropInput?: tf.KernelFunc; MaxPoolGrad?: tf.KernelFunc } = {};
 
 /** Registers the gradient kernels on the wasm backend (idempotent; call after loading tfjs-backend-wasm). */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
   const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (!originalInput) throw new Error('tfjs-backend-wasm has no Conv2DBackpropInput kernel: is it loaded?');
+  // A second copy of this module (e.g. two installs) must not wrap our own wrapper.
+  const isOurs = (f: tf.KernelFunc): boolean => (f as { cardlab?: boolean }).cardlab === true;
+  // The original keeps its setupFunc (it binds the C function), so it stays callable for comparisons.
+  const originalPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
+  if (originalPoolGrad && !isOurs(originalPoolGrad.kernelFunc)) {
+    originalWasmKernels.MaxPoolGrad = originalPoolGrad.kernelFunc;
+    tf.unregisterKernel('MaxPoolGrad', 'wasm');
+    tf.registerKernel({ ...originalPoolGrad, kernelFunc: Object.assign(maxPoolGrad, { cardlab: true }) as unknown as tf.KernelFunc });
+  }
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
     kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
   });
-  // A second copy of this module (e.g. two installs) must not wrap our own wrapper.
-  const isOurs = (f: tf.KernelFunc): boolean => (f as { cardlab?: boolean }).cardlab === true;
   if (!isOurs(originalInput.kernelFunc)) {
     originalWasmKernels.Conv2DBackpropInput = originalInput.kernelFunc;
     const kernelFunc = Object.assign(makeConv2DBackpropInput(originalInput.kernelFunc), { cardlab: true });
