@@ -1,6 +1,6 @@
 /**
  * cardlab's channel kernels on wasm (src/backend/wasm-channel-kernels.ts: FusedBatchNorm, channel
- * Concat and Slice, Sum/Mean over N, H, W) against the cpu backend, on the cases they take over and
+ * Concat, Slice and SplitV, Sum/Mean over N, H, W) against the cpu backend, on the cases they take over and
  * on the cases they hand back to the original wasm kernels; and that they are the kernels in use.
  *
  * Metric: relErr(a, b) = max|a − b| / max(1, max|b|), b = cpu. Must be ≤ 1e-5.
@@ -21,6 +21,8 @@ function values(n: number, seed: number, lo = -1, hi = 1): number[] {
 const t = (shape: number[], seed: number, lo?: number, hi?: number) => tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape);
 
 type Case = { name: string; run: () => tf.Tensor };
+/** Pieces laid end to end (a Concat on axis 0, which the original kernel does). */
+const flat = (pieces: tf.Tensor[]) => tf.concat(pieces.map((p) => p.reshape([-1])), 0);
 const cases: Case[] = [
   // Taken over: channels last.
   { name: 'FusedBatchNorm, [C] statistics, scale and offset', run: () => tf.batchNorm4d(t([3, 5, 4, 7], 1, 2, 6) as tf.Tensor4D, t([7], 2, 2, 5) as tf.Tensor1D, t([7], 3, 0.5, 2) as tf.Tensor1D, t([7], 4) as tf.Tensor1D, t([7], 5) as tf.Tensor1D, 1e-3) },
@@ -30,6 +32,9 @@ const cases: Case[] = [
   { name: 'Concat on axis −1 of rank 2', run: () => tf.concat([t([5, 3], 13), t([5, 17], 14)], -1) },
   { name: 'Slice of channels (narrow)', run: () => tf.slice(t([2, 4, 3, 9], 15), [0, 0, 0, 2], [-1, -1, -1, 5]) },
   { name: 'Slice of channels (wide), explicit whole sizes', run: () => tf.slice(t([2, 3, 3, 40], 16), [0, 0, 0, 3], [2, 3, 3, 30]) },
+  { name: 'SplitV of channels, uneven sizes (the gradient of a channel Concat)', run: () => flat(tf.split(t([2, 3, 4, 29], 30), [5, 12, 12], 3)) },
+  { name: 'SplitV of channels, equal pieces, axis −1 of rank 2', run: () => flat(tf.split(t([7, 24], 31), 3, -1)) },
+  { name: 'SplitV of channels, a size of −1', run: () => flat(tf.split(t([2, 2, 2, 10], 32), [3, -1], 3)) },
   { name: 'Sum over N, H, W', run: () => tf.sum(t([4, 6, 5, 7], 17), [0, 1, 2]) },
   { name: 'Sum over N, H, W, keepDims, axes out of order', run: () => tf.sum(t([4, 6, 5, 7], 18), [2, 0, 1], true) },
   { name: 'Mean over N, H, W (moments)', run: () => tf.moments(t([8, 5, 5, 6], 19, 1, 3), [0, 1, 2]).variance },
@@ -37,6 +42,7 @@ const cases: Case[] = [
   // Handed back to the original kernels.
   { name: 'Concat on axis 0', run: () => tf.concat([t([2, 3, 4], 21), t([1, 3, 4], 22)], 0) },
   { name: 'Slice on spatial axes', run: () => tf.slice(t([2, 5, 5, 3], 23), [1, 1, 0, 0], [1, 3, -1, 2]) },
+  { name: 'SplitV on axis 1', run: () => flat(tf.split(t([2, 6, 3, 4], 33), [2, 4], 1)) },
   { name: 'Sum over one axis', run: () => tf.sum(t([3, 4, 5], 24), 1) },
   { name: 'Sum of everything', run: () => tf.sum(t([3, 4, 5], 25)) },
   { name: 'Sum of int32', run: () => tf.sum(tf.tensor([[1, 2], [3, 4]], [2, 2], 'int32'), 0) },
@@ -58,7 +64,7 @@ describe('channel kernels on wasm', () => {
   });
 
   test('replace the wasm kernels (the originals are kept for the other cases)', () => {
-    for (const name of ['FusedBatchNorm', 'Concat', 'Slice', 'Sum', 'Mean']) {
+    for (const name of ['FusedBatchNorm', 'Concat', 'Slice', 'SplitV', 'Sum', 'Mean']) {
       expect((tf.getKernel(name, 'wasm')!.kernelFunc as { cardlab?: boolean }).cardlab).toBe(true);
       expect(typeof originalChannelKernels[name]).toBe('function');
     }
