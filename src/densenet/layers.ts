@@ -58,27 +58,44 @@ export function relu(x: T, name: string): T {
   return apply(tf.layers.activation({ activation: 'relu', name }), x);
 }
 
-/** A bias-free conv; 'same' padding keeps the spatial size at stride 1. */
+/**
+ * A bias-free conv; 'same' padding keeps the spatial size at stride 1. `onImage`: the conv reads
+ * the network's input (a stem), see `skipImageGradient`.
+ */
 export function conv(
   x: T,
   filters: number,
   kernelSize: number,
   name: string,
   ctx: BuildContext,
-  { strides = 1, padding = 'same' }: { strides?: number; padding?: 'same' | 'valid' } = {},
+  { strides = 1, padding = 'same', onImage = false }: { strides?: number; padding?: 'same' | 'valid'; onImage?: boolean } = {},
 ): T {
-  return apply(
-    tf.layers.conv2d({
-      filters,
-      kernelSize,
-      strides,
-      padding,
-      useBias: false,
-      kernelInitializer: tf.initializers.heNormal({ seed: ctx.nextSeed() }),
-      name,
-    }),
-    x,
-  );
+  const layer = tf.layers.conv2d({
+    filters,
+    kernelSize,
+    strides,
+    padding,
+    useBias: false,
+    kernelInitializer: tf.initializers.heNormal({ seed: ctx.nextSeed() }),
+    name,
+  });
+  if (onImage) skipImageGradient(layer, strides, padding);
+  return apply(layer, x);
+}
+
+/**
+ * tfjs-layers runs every conv as the fused conv op, whose gradient computes the input's gradient
+ * together with the kernel's. For a stem that is the image's gradient, which nobody uses (a third of
+ * a 7×7 stem's backward; 13% of an MNIST training step). The plain conv op computes each gradient
+ * only when asked, so the stem's layer runs that instead: same weights, same output, same saved model
+ * (its class and config do not change; a reloaded model just runs the fused op again).
+ */
+function skipImageGradient(layer: tf.layers.Layer, strides: number, padding: 'same' | 'valid'): void {
+  layer.call = (inputs: tf.Tensor | tf.Tensor[]) =>
+    tf.tidy(() => {
+      const image = Array.isArray(inputs) ? inputs[0] : inputs;
+      return tf.conv2d(image as tf.Tensor4D, layer.weights[0].read() as tf.Tensor4D, strides, padding);
+    });
 }
 
 /** Dropout after a conv, only when the configuration asks for it. */
@@ -181,13 +198,13 @@ export function transition(x: T, compression: number, index: number, ctx: BuildC
  * No dropout after this first conv (paper, section 4.2).
  */
 export function cifarStem(x: T, initFeatures: number, ctx: BuildContext): T {
-  return conv(x, initFeatures, 3, stemName('conv'), ctx);
+  return conv(x, initFeatures, 3, stemName('conv'), ctx, { onImage: true });
 }
 
 /** ImageNet stem, zero-padded like Keras: Conv7×7/2 - BN - ReLU - MaxPool3×3/2. */
 export function imagenetStem(x: T, initFeatures: number, ctx: BuildContext): T {
   x = apply(tf.layers.zeroPadding2d({ padding: 3, name: stemName('conv_pad') }), x);
-  x = conv(x, initFeatures, 7, stemName('conv'), ctx, { strides: 2, padding: 'valid' });
+  x = conv(x, initFeatures, 7, stemName('conv'), ctx, { strides: 2, padding: 'valid', onImage: true });
   x = batchNorm(x, stemName('bn'));
   x = relu(x, stemName('relu'));
   // Zeros do not change a max over ReLU outputs (all ≥ 0), so this equals -∞ padding.

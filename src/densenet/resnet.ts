@@ -93,7 +93,7 @@ export function buildCifarResNet(options: CifarResNetOptions): tf.LayersModel {
   const ctx = new BuildContext(0, options.seed);
 
   const input = tf.input({ shape: inputShape, name: INPUT_NAME });
-  let x = conv(input, RESNET_WIDTHS[0], 3, stemName('conv'), ctx);
+  let x = conv(input, RESNET_WIDTHS[0], 3, stemName('conv'), ctx, { onImage: true });
   x = batchNorm(x, stemName('bn'));
   x = relu(x, stemName('relu'));
   RESNET_WIDTHS.forEach((width, i) => {
