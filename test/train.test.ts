@@ -42,6 +42,30 @@ describe('learning-rate schedule', () => {
     expect([0, 5, 9].map((e) => learningRateAt('constant', 0.02, e, 10))).toEqual([0.02, 0.02, 0.02]);
   });
 
+  test('cosine falls smoothly from the base rate to 0, within epochs too; the step schedule moves only at whole epochs', () => {
+    const lr = (epoch: number) => learningRateAt('cosine', 0.1, epoch, 4);
+    expect(lr(0)).toBeCloseTo(0.1, 12);
+    expect(lr(2)).toBeCloseTo(0.05, 12);
+    expect(lr(4)).toBeCloseTo(0, 12);
+    expect(lr(1)).toBeCloseTo(0.05 * (1 + Math.SQRT1_2), 12);
+    const steps = Array.from({ length: 41 }, (_, i) => lr(i / 10));
+    steps.slice(1).forEach((v, i) => expect(v).toBeLessThan(steps[i]));
+    expect(learningRateAt('step', 0.1, 1.9, 4)).toBe(0.1);
+    expect(learningRateAt('step', 0.1, 2, 4)).toBeCloseTo(0.01, 12);
+    expect(() => learningRateAt('bogus' as never, 0.1, 0, 4)).toThrow(/unknown learning-rate schedule bogus: use one of step, constant, cosine/);
+  });
+
+  test('the training loop lowers a cosine rate before every step', async () => {
+    const model = tinyModel('cosine');
+    const train = syntheticStripes({ count: 96, classes: 4, size: 12, seed: 13 });
+    const result = await trainModel(model, train, { epochs: 2, batchSize: 32, optimizer: 'sgd', learningRate: 0.04, schedule: 'cosine' });
+    expect(result.history.map((m) => m.learningRate)).toEqual([0.04, learningRateAt('cosine', 0.04, 1, 2)]);
+    // The last of the 6 steps ran at the rate after 5/6 of the run, not at the epoch's first rate.
+    expect((result.optimizer as tf.SGDOptimizer & { learningRate: number }).learningRate).toBeCloseTo(learningRateAt('cosine', 0.04, 5 / 3, 2), 12);
+    disposeOptimizer(result.optimizer);
+    model.dispose();
+  });
+
   test('setLearningRate changes the step size of SGD and Adam without resetting them', () => {
     for (const name of ['sgd', 'adam'] as const) {
       const v = tf.variable(tf.scalar(1), true, `lr_probe_${name}`);

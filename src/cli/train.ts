@@ -189,7 +189,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--batch <n>', 'mini-batch size', positiveInt('--batch'))
     .option('--lr <rate>', 'initial learning rate', numberWhere('--lr', (n) => n > 0, 'a positive number'))
     .addOption(new Option('--optimizer <name>', 'sgd (Nesterov momentum 0.9, the paper\'s) or adam').choices(OPTIMIZERS))
-    .addOption(new Option('--schedule <name>', 'step (÷10 at 50% and 75% of the epochs) or constant').choices(SCHEDULES))
+    .addOption(new Option('--schedule <name>', 'step (÷10 at 50% and 75% of the epochs), cosine (smoothly to 0, every step) or constant').choices(SCHEDULES))
     .option('--weight-decay <l2>', 'L2 on conv/dense kernels (default 1e-4)', numberWhere('--weight-decay', (n) => n >= 0, '0 or more'))
     .option('--samples <n>', 'mnist: digits used in all (train + test); cifar10/synthetic: training images', positiveInt('--samples'))
     .option('--test-fraction <f>', 'mnist: share of each class held out (default 0.2)', numberWhere('--test-fraction', (n) => n > 0 && n < 1, 'between 0 and 1'))

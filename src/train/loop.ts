@@ -11,7 +11,7 @@ import { evaluate } from './evaluate';
 import { appendMetricsLine } from './metrics-log';
 import { disposeOptimizer, makeOptimizer, setLearningRate, PAPER_MOMENTUM, type OptimizerName } from './optimizer';
 import { ProgressReporter } from './progress';
-import { learningRateAt, type ScheduleName } from './schedule';
+import { changesEveryStep, learningRateAt, type ScheduleName } from './schedule';
 import { decayedWeights, outputsProbabilities, trainStep, PAPER_WEIGHT_DECAY } from './step';
 
 export interface TrainOptions {
@@ -19,7 +19,7 @@ export interface TrainOptions {
   batchSize: number;
   optimizer: OptimizerName;
   learningRate: number;
-  /** Default: `step` (the paper's ÷10 at 50% and 75%). */
+  /** Default: `step` (the paper's ÷10 at 50% and 75%); `cosine` changes the rate after every step. */
   schedule?: ScheduleName;
   /** SGD only. Default 0.9 (Nesterov). */
   momentum?: number;
@@ -94,6 +94,9 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
       let correct = 0;
       let seen = 0;
       for (let step = 0; step < steps; step++) {
+        if (step > 0 && changesEveryStep(schedule)) {
+          setLearningRate(optimizer, learningRateAt(schedule, options.learningRate, epoch + step / steps, epochs));
+        }
         const ids = order.subarray(step * batchSize, Math.min(train.count, (step + 1) * batchSize));
         const { x, y } = options.augment ? toTensors(augment(subset(train, ids), options.augment, augmentRandom)) : toTensors(train, ids);
         try {
