@@ -1,6 +1,7 @@
 /**
- * The tensor backend: our wasm convolution gradient kernels against the cpu
- * backend, and backend selection (CARDLAB_BACKEND) in child processes.
+ * The tensor backend: our wasm convolution and max-pool gradient kernels against the cpu
+ * backend, wasm Identity/Cast sharing buffers, and backend selection (CARDLAB_BACKEND) in
+ * child processes.
  *
  * Metric: relErr(a, b) = max|a − b| / max|b| over all elements (b = cpu), i.e. the
  * largest error measured against the gradient's own scale. Must be ≤ 1e-4.
@@ -9,6 +10,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf, useBackend, BackendName } from '../src/tf';
+import { originalWasmKernels } from '../src/backend/wasm-kernels';
+import { originalSharedKernels } from '../src/backend/wasm-shared-kernels';
 
 type Shape4 = [number, number, number, number];
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -143,6 +146,128 @@ describe('wasm convolution gradients leak nothing', () => {
       expect(numDataIds()).toBe(buffers);
     },
   );
+});
+
+type PoolCase = { name: string; x: Shape4; size: number; strides: number; pad: 'same' | 'valid' | number; relu?: boolean };
+const poolCases: PoolCase[] = [
+  { name: '3×3 stride 2 valid (the ImageNet stem after its zero padding)', x: [3, 16, 16, 5], size: 3, strides: 2, pad: 'valid' },
+  { name: '3×3 stride 2 valid on ReLU outputs (ties of zeros)', x: [2, 16, 16, 6], size: 3, strides: 2, pad: 'valid', relu: true },
+  { name: '3×3 stride 2 same, odd size', x: [2, 9, 11, 4], size: 3, strides: 2, pad: 'same' },
+  { name: '2×2 stride 2 valid', x: [2, 8, 8, 3], size: 2, strides: 2, pad: 'valid' },
+  { name: '3×3 stride 1 same (overlapping windows)', x: [2, 7, 6, 3], size: 3, strides: 1, pad: 'same', relu: true },
+  { name: '3×3 stride 2 numeric pad 1, one channel', x: [2, 9, 9, 1], size: 3, strides: 2, pad: 1 },
+];
+
+/** dL/dx of L = Σ maxPool(x) ⊙ dy on the current backend (x through a ReLU when asked, for ties). */
+function poolGradient(c: PoolCase): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(values(size(c.x), 6), c.x);
+    const pooled = (a: tf.Tensor) => tf.maxPool((c.relu ? tf.relu(a) : a) as tf.Tensor4D, c.size, c.strides, c.pad);
+    const dy = tf.tensor(values(size(pooled(x).shape), 7), pooled(x).shape);
+    return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(pooled(a), dy)))(x).dataSync() as Float32Array;
+  });
+}
+
+describe('wasm max-pool gradient equals the cpu backend (same first maximum on ties)', () => {
+  test.each(poolCases)('$name', async (c) => {
+    await useBackend('cpu');
+    const cpu = poolGradient(c);
+    await useBackend('wasm');
+    expect((tf.getKernel('MaxPoolGrad', 'wasm')!.kernelFunc as { cardlab?: boolean }).cardlab).toBe(true);
+    const wasm = poolGradient(c);
+    expect(relErr(wasm, cpu)).toBeLessThanOrEqual(1e-6);
+  });
+
+  test("tfjs-wasm's own kernel is wrong for several images of several channels (why it is replaced); ours leaks nothing", async () => {
+    const c = poolCases[0]; // [3, 16, 16, 5], no ties
+    await useBackend('cpu');
+    const cpu = poolGradient(c);
+    await useBackend('wasm');
+    poolGradient(c); // warm up
+    const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    expect(relErr(poolGradient(c), cpu)).toBeLessThanOrEqual(1e-6);
+    expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
+    const ours = tf.getKernel('MaxPoolGrad', 'wasm')!;
+    try {
+      tf.unregisterKernel('MaxPoolGrad', 'wasm');
+      tf.registerKernel({ ...ours, kernelFunc: originalWasmKernels.MaxPoolGrad! });
+      expect(relErr(poolGradient(c), cpu)).toBeGreaterThan(0.1);
+      expect(relErr(poolGradient({ ...c, x: [1, 16, 16, 5] }), (await cpuPoolGradient({ ...c, x: [1, 16, 16, 5] })))).toBeLessThanOrEqual(1e-6);
+    } finally {
+      tf.unregisterKernel('MaxPoolGrad', 'wasm');
+      tf.registerKernel(ours);
+    }
+  });
+});
+
+async function cpuPoolGradient(c: PoolCase): Promise<Float32Array> {
+  await useBackend('cpu');
+  const result = poolGradient(c);
+  await useBackend('wasm');
+  return result;
+}
+
+describe('wasm Identity and same-dtype Cast share the buffer instead of copying it', () => {
+  const numDataIds = (): number => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+
+  test('a clone is the same buffer, outlives its original, and frees it last', async () => {
+    await useBackend('wasm');
+    const buffers = numDataIds();
+    const x = tf.tensor([1.5, -2, 3]);
+    const copy = tf.clone(x);
+    const same = tf.cast(x, 'float32');
+    expect(numDataIds()).toBe(buffers + 1); // wasm's own kernels made two more buffers
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1.5, -2, 3]);
+    copy.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2, 3]);
+    same.dispose();
+    expect(numDataIds()).toBe(buffers);
+  });
+
+  test('a Cast to another dtype still converts', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor([1.7, -2.2, 0]);
+    const ints = tf.cast(x, 'int32');
+    expect([ints.dtype, Array.from(ints.dataSync())]).toEqual(['int32', [1, -2, 0]]);
+    tf.dispose([x, ints]);
+  });
+
+  test('a training step saves its activations for the backward pass without copying them', async () => {
+    await useBackend('wasm');
+    const w = tf.variable(tf.tensor2d(values(64 * 64, 8), [64, 64]));
+    const x = tf.tensor2d(values(32 * 64, 9), [32, 64]);
+    const forward = () => tf.sum(tf.relu(tf.matMul(tf.relu(tf.matMul(x, w)), w)));
+    /** wasm buffers the forward pass made: without a tape, and recording one (the tape clones what it saves). */
+    const buffersMade = () => {
+      let before = numDataIds();
+      const plain = tf.tidy(() => (forward(), numDataIds() - before));
+      let recorded = 0;
+      tf.tidy(() => {
+        tf.variableGrads(() => {
+          before = numDataIds();
+          const y = forward();
+          recorded = numDataIds() - before;
+          return y as tf.Scalar;
+        });
+      });
+      return { plain, recorded };
+    };
+    const ours = buffersMade();
+    expect(ours.plain).toBeGreaterThan(0);
+    expect(ours.recorded).toBe(ours.plain);
+    const identity = tf.getKernel('Identity', 'wasm')!;
+    try {
+      tf.unregisterKernel('Identity', 'wasm');
+      tf.registerKernel({ ...identity, kernelFunc: originalSharedKernels.Identity });
+      const copying = buffersMade();
+      expect(copying.recorded).toBeGreaterThan(copying.plain); // what the copies cost
+    } finally {
+      tf.unregisterKernel('Identity', 'wasm');
+      tf.registerKernel(identity);
+    }
+    tf.dispose([w, x]);
+  });
 });
 
 describe('backend selection in a fresh process (CARDLAB_BACKEND)', () => {
