@@ -29,6 +29,8 @@ export interface TorchOptions {
   repeats: number;
   threads: number;
   timeoutMs: number;
+  /** OMP_WAIT_POLICY of the run. */
+  waitPolicy: string;
 }
 
 export const TORCH_PACKAGE = 'python3-torch';
@@ -44,15 +46,23 @@ interface TorchJsonRow {
   trainStepRunsMs?: number[];
 }
 
+export type WaitPolicy = 'PASSIVE' | 'ACTIVE';
+
 /**
- * PyTorch's OpenMP threads wait for work passively unless the caller says otherwise: on a shared,
- * busy machine spinning threads starve each other (load 12 on 2 cores, DenseNet-BC L=40, batch 8,
- * 2 threads: forward 3.5 s and training step 5.9 s with OMP_WAIT_POLICY=ACTIVE, 21 ms and 0.36 s
- * with PASSIVE), while on a quiet machine passive waiting costs a wake-up of microseconds per
- * parallel region.
+ * How PyTorch's OpenMP threads wait for work decides its speed, and which way wins depends on the
+ * machine. On a shared, busy machine spinning threads starve each other (load 12 on 2 cores,
+ * DenseNet-BC L=40, batch 8: forward 3.5 s and training step 5.9 s with OMP_WAIT_POLICY=ACTIVE,
+ * 21 ms and 0.36 s with PASSIVE). On a quiet machine spinning wins (L=100, batch 64, alone: training
+ * step 3.3–3.8 s ACTIVE, 4.5–4.8 s unset, 4.7–5.4 s PASSIVE). So the bench runs PyTorch both ways and
+ * compares against the faster (`torchWaitPolicies`), unless the caller set OMP_WAIT_POLICY.
  */
-export function torchEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...env, OMP_WAIT_POLICY: env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+export function torchWaitPolicies(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env.OMP_WAIT_POLICY ? [env.OMP_WAIT_POLICY] : ['PASSIVE', 'ACTIVE'];
+}
+
+/** The environment of one PyTorch run: the caller's, with the OpenMP wait policy. */
+export function torchEnvironment(policy: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, OMP_WAIT_POLICY: policy };
 }
 
 /** Runs bench/torch_densenet.py; a missing python or torch is a clear error naming the Debian package. */
@@ -67,7 +77,7 @@ export function runTorch(options: TorchOptions): Promise<TorchOutcome> {
     '--repeats', String(options.repeats),
   ];
   return new Promise((resolve) => {
-    const child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: torchEnvironment() });
+    const child = spawn(options.python, args, { stdio: ['ignore', 'pipe', 'pipe'], env: torchEnvironment(options.waitPolicy) });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

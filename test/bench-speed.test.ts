@@ -10,11 +10,11 @@ import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { formatDurationMs, formatProfiles, formatRatio, formatSpeedTable, SpeedRow, withRatios } from '../bench/speed';
+import { formatDurationMs, formatProfiles, formatRatio, formatSpeedTable, SpeedRow, torchRow, withRatios } from '../bench/speed';
 import { failureReason, measureInChild, memoryEfficientAvailability, summarizeProfile, wasmHeapSuffix } from '../bench/speed-measure';
 import { tf, useBackend } from '../src/tf';
 import { requestedWasmThreads } from '../src/backend/wasm-threads';
-import { torchEnvironment } from '../bench/torch';
+import { torchEnvironment, torchWaitPolicies, type TorchOutcome } from '../bench/torch';
 import { analyzeDenseNet, cifarConfig } from '../src/densenet';
 
 const ROOT = path.join(__dirname, '..');
@@ -135,9 +135,23 @@ describe('kernel profile', () => {
 });
 
 describe('PyTorch environment', () => {
-  test('OpenMP threads wait passively unless the caller chose a policy; the rest of the environment is kept', () => {
-    expect(torchEnvironment({ PATH: '/usr/bin' })).toEqual({ PATH: '/usr/bin', OMP_WAIT_POLICY: 'PASSIVE' });
-    expect(torchEnvironment({ OMP_WAIT_POLICY: 'ACTIVE' })).toEqual({ OMP_WAIT_POLICY: 'ACTIVE' });
+  test('PyTorch runs with both OpenMP wait policies unless the caller chose one; the rest of the environment is kept', () => {
+    expect(torchWaitPolicies({ PATH: '/usr/bin' })).toEqual(['PASSIVE', 'ACTIVE']);
+    expect(torchWaitPolicies({ OMP_WAIT_POLICY: 'ACTIVE' })).toEqual(['ACTIVE']);
+    expect(torchEnvironment('ACTIVE', { PATH: '/usr/bin', OMP_WAIT_POLICY: 'PASSIVE' })).toEqual({ PATH: '/usr/bin', OMP_WAIT_POLICY: 'ACTIVE' });
+  });
+
+  test("PyTorch's reference is the faster median of each phase, with that run's times and the policy named", () => {
+    const run = (forwardMs: number, trainStepMs: number): TorchOutcome => ({
+      ok: true, torchVersion: '1.13.0', threads: 2, trainableParams: 100, forwardMs, trainStepMs, forwardRunsMs: [forwardMs, forwardMs + 1], trainStepRunsMs: [trainStepMs, trainStepMs + 1],
+    });
+    const base = { depth: 100, growthRate: 12, batch: 64, repeats: 2 };
+    const row = torchRow([{ policy: 'PASSIVE', outcome: run(1000, 5000) }, { policy: 'ACTIVE', outcome: run(1100, 3500) }], base, 2);
+    expect(row).toMatchObject({ forwardMs: 1000, trainStepMs: 3500, forwardRunsMs: [1000, 1001], trainStepRunsMs: [3500, 3501], waitPolicy: { forward: 'PASSIVE', trainStep: 'ACTIVE' } });
+    expect(row.byWaitPolicy).toEqual({ PASSIVE: { forwardMs: 1000, trainStepMs: 5000 }, ACTIVE: { forwardMs: 1100, trainStepMs: 3500 } });
+    expect(formatSpeedTable(withRatios([row])).split('\n')[1]).toMatch(/cpu, 2 threads, OMP PASSIVE\/ACTIVE +naive +1\.00 s +1\.00× +3\.50 s +1\.00×/);
+    const failed = torchRow([{ policy: 'PASSIVE', outcome: { ok: false, error: 'PyTorch is not installed' } }], base, 2);
+    expect(failed).toMatchObject({ forwardMs: null, trainStepMs: null, error: 'PyTorch is not installed' });
   });
 });
 

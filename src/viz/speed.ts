@@ -47,6 +47,9 @@ export interface SpeedRow {
   /** tfjs rows: where one extra profiled run of each phase spent its kernel time (absent when not measured). */
   forwardProfile?: KernelProfile;
   trainStepProfile?: KernelProfile;
+  /** PyTorch: the OpenMP wait policy whose run gave each figure (the faster), and each policy's medians. */
+  waitPolicy?: { forward: string; trainStep: string };
+  byWaitPolicy?: Record<string, { forwardMs: number; trainStepMs: number }>;
   /** Why the framework/backend could not run at all. */
   error?: string;
   forwardError?: string;
