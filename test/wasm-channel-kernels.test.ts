@@ -86,6 +86,18 @@ describe('channel kernels on wasm', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  test('batch norm (a depthwise conv on a reshaped view) and concat (a pad, then row copies) leave no wasm buffer behind', () => {
+    const buffers = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+    const x = t([4, 8, 8, 6], 40);
+    const [mean, variance] = [t([6], 41), t([6], 42, 0.5, 1.5)];
+    const run = () => tf.tidy(() => void [tf.batchNorm(x, mean, variance), tf.concat([tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 2]), x], 3)].map((r) => r.dataSync()));
+    run();
+    const before = buffers();
+    for (let i = 0; i < 20; i++) run();
+    expect(buffers()).toBe(before);
+    tf.dispose([x, mean, variance]);
+  });
+
   test('batch-norm gradients through the replaced kernels match the cpu backend', async () => {
     const grads = () =>
       tf.tidy(() => {

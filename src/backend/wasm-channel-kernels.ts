@@ -8,7 +8,8 @@
  * those cases and hand every other case (other axes, other dtypes, broadcasting they do not cover) to
  * the original wasm kernel, so results only change by float rounding:
  * - FusedBatchNorm: y = x·a + b with per-channel a = scale/√(variance+ε), b = offset − mean·a,
- *   computed in JavaScript, then wasm's SIMD `Mul` and `Add`;
+ *   computed in JavaScript, then one XNNPACK 1×1 depthwise convolution with bias (threaded; at
+ *   64×32×32×204 15.6 → 6.6 ms against wasm's SIMD `Mul` then `Add`, 5.4 → 1.3 ms at 48 channels);
  * - Sum / Mean over N, H, W: a global average pooling on XNNPACK (channels last, no transpose);
  *   the sum is the mean times the count. (A matrix product ones·x was slower: XNNPACK packs and
  *   transposes its weight operand, and tfjs caches that packing by tensor id, which a reshaped view
@@ -56,19 +57,26 @@ function views(backend: WasmBackend, tensors: tf.TensorInfo[]): Float32Array[] {
   return tensors.map((t) => backend.typedArrayFromHeap(t) as Float32Array);
 }
 
-/** Concat of float32 tensors along the last axis: each output row is the inputs' rows side by side. */
+/**
+ * Concat of float32 tensors along the last axis: each output row is the inputs' rows side by side.
+ * The widest input goes first, through wasm's own `PadV2` (C++, one memcpy per row: 7.9 ms for
+ * 65,536 rows of 204 floats, where a JavaScript copy per row takes 19 ms), which also allocates the
+ * output; the other inputs (a dense layer's k new maps) are then copied into its rows.
+ */
 function concatChannels(inputs: tf.TensorInfo[], backend: WasmBackend): tf.TensorInfo {
   const rank = inputs[0].shape.length;
   const widths = inputs.map((t) => t.shape[rank - 1]);
-  const total = widths.reduce((a, b) => a + b, 0);
+  const starts = widths.map((_, i) => widths.slice(0, i).reduce((a, b) => a + b, 0));
+  const total = starts[starts.length - 1] + widths[widths.length - 1];
   const rows = size(inputs[0].shape.slice(0, -1));
-  const out = backend.makeOutput([...inputs[0].shape.slice(0, -1), total], 'float32');
+  const widest = widths.indexOf(Math.max(...widths));
+  const paddings = inputs[0].shape.map((): [number, number] => [0, 0]);
+  paddings[rank - 1] = [starts[widest], total - starts[widest] - widths[widest]];
+  const out = runKernel('PadV2', { inputs: { x: inputs[widest] }, backend, attrs: { paddings, constantValue: 0 } as unknown as tf.NamedAttrMap });
   const [y, ...xs] = views(backend, [out, ...inputs]);
   const heap = heapF32(backend);
-  let start = 0;
   for (let i = 0; i < xs.length; i++) {
-    copyRows(heap, xs[i].byteOffset >>> 2, widths[i], y.byteOffset >>> 2, start, total, rows, widths[i]);
-    start += widths[i];
+    if (i !== widest) copyRows(heap, xs[i].byteOffset >>> 2, widths[i], y.byteOffset >>> 2, starts[i], total, rows, widths[i]);
   }
   return out;
 }
@@ -170,11 +178,17 @@ function makeFusedBatchNorm(original: tf.KernelFunc) {
       a[c] = s[c] / Math.sqrt(v[c] + varianceEpsilon);
       b[c] = o[c] - m[c] * a[c];
     }
-    const owned = [upload(backend, a, [channels]), upload(backend, b, [channels])];
+    // x·a + b is a 1×1 depthwise convolution with bias: one XNNPACK pass on the thread pool (x seen
+    // as one image [1, rows, 1, C]; a reshape is only another shape on the same buffer).
+    const owned = [upload(backend, a, [1, 1, channels, 1]), upload(backend, b, [channels])];
     try {
-      const scaled = runKernel('Multiply', { inputs: { a: x, b: owned[0] }, backend });
-      owned.push(scaled);
-      return runKernel('Add', { inputs: { a: scaled, b: owned[1] }, backend });
+      const image: tf.TensorInfo = { dataId: x.dataId, shape: [1, size(x.shape) / channels, 1, channels], dtype: 'float32' };
+      const y = runKernel('FusedDepthwiseConv2D', {
+        inputs: { x: image, filter: owned[0], bias: owned[1] },
+        backend,
+        attrs: { strides: [1, 1], pad: 'valid', dilations: [1, 1], dataFormat: 'NHWC', dimRoundingMode: undefined, activation: 'linear' } as unknown as tf.NamedAttrMap,
+      });
+      return { ...y, shape: x.shape };
     } finally {
       for (const t of owned) backend.disposeData(t.dataId);
     }
