@@ -161,11 +161,21 @@ describe('structure and names', () => {
 
   const inbound = (name: string) => (model.getLayer(name).inboundNodes[0].inboundLayers as tf.layers.Layer[]).map((l) => l.name);
 
+  /** The maps a concatenation holds, in order, following nested concatenations back to the maps. */
+  const maps = (name: string): string[] => (name.endsWith('concat') ? inbound(name).flatMap(maps) : [name]);
+
   test('each dense layer reads the concatenation of all maps before it', () => {
-    expect(inbound('block1_layer2_concat')).toEqual(['stem_conv', 'block1_layer1_conv3x3']);
-    expect(inbound('block2_layer3_concat')).toEqual(['transition1_pool', 'block2_layer1_conv3x3', 'block2_layer2_conv3x3']);
-    expect(inbound('block3_concat')).toEqual(['transition2_pool', 'block3_layer1_conv3x3', 'block3_layer2_conv3x3', 'block3_layer3_conv3x3']);
+    expect(maps('block1_layer2_concat')).toEqual(['stem_conv', 'block1_layer1_conv3x3']);
+    expect(maps('block2_layer3_concat')).toEqual(['transition1_pool', 'block2_layer1_conv3x3', 'block2_layer2_conv3x3']);
+    expect(maps('block3_concat')).toEqual(['transition2_pool', 'block3_layer1_conv3x3', 'block3_layer2_conv3x3', 'block3_layer3_conv3x3']);
     expect(inbound('block1_layer1_bn1')).toEqual(['stem_conv']); // the first layer reads x0 alone
+    expect(inbound('block2_layer3_bn1')).toEqual(['block2_layer3_concat']);
+  });
+
+  test('as in Keras, the block extends one running concatenation: each concat joins the maps so far and the newest k', () => {
+    expect(inbound('block1_layer2_concat')).toEqual(['stem_conv', 'block1_layer1_conv3x3']);
+    expect(inbound('block2_layer3_concat')).toEqual(['block2_layer2_concat', 'block2_layer2_conv3x3']);
+    expect(inbound('block3_concat')).toEqual(['block3_layer3_concat', 'block3_layer3_conv3x3']);
   });
 
   test('bottleneck layer: BN-ReLU-Conv1×1(4k)-BN-ReLU-Conv3×3(k), convs without bias', () => {
