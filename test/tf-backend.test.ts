@@ -170,9 +170,7 @@ function poolGradient(c: PoolCase): Float32Array {
 
 describe('wasm max-pool gradient equals the cpu backend (same first maximum on ties)', () => {
   test.each(poolCases)('$name', async (c) => {
-    await useBackend('cpu');
-    const cpu = poolGradient(c);
-    await useBackend('wasm');
+    const cpu = await cpuPoolGradient(c);
     expect((tf.getKernel('MaxPoolGrad', 'wasm')!.kernelFunc as { cardlab?: boolean }).cardlab).toBe(true);
     const wasm = poolGradient(c);
     expect(relErr(wasm, cpu)).toBeLessThanOrEqual(1e-6);
@@ -180,9 +178,7 @@ describe('wasm max-pool gradient equals the cpu backend (same first maximum on t
 
   test("tfjs-wasm's own kernel is wrong for several images of several channels (why it is replaced); ours leaks nothing", async () => {
     const c = poolCases[0]; // [3, 16, 16, 5], no ties
-    await useBackend('cpu');
-    const cpu = poolGradient(c);
-    await useBackend('wasm');
+    const cpu = await cpuPoolGradient(c);
     poolGradient(c); // warm up
     const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
     expect(relErr(poolGradient(c), cpu)).toBeLessThanOrEqual(1e-6);

@@ -23,6 +23,7 @@
  * (xnnpack operators are cached per filter tensor and freed with it).
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './replace-kernel';
 
 type Conv2DGradAttrs = {
   strides: [number, number] | number;
@@ -241,33 +242,18 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
 let registered = false;
 
 /** The wasm kernels we replaced, kept for the fallback and for bench/conv-grad.ts. */
-export const originalWasmKernels: { Conv2DBackpropInput?: tf.KernelFunc; MaxPoolGrad?: tf.KernelFunc } = {};
+export const originalWasmKernels: Record<string, tf.KernelFunc | undefined> = {};
 
 /** Registers the gradient kernels on the wasm backend (idempotent; call after loading tfjs-backend-wasm). */
 export function registerWasmGradientKernels(): void {
   if (registered) return;
-  const originalInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (!originalInput) throw new Error('tfjs-backend-wasm has no Conv2DBackpropInput kernel: is it loaded?');
-  // A second copy of this module (e.g. two installs) must not wrap our own wrapper.
-  const isOurs = (f: tf.KernelFunc): boolean => (f as { cardlab?: boolean }).cardlab === true;
-  // The original keeps its setupFunc (it binds the C function), so it stays callable for comparisons.
-  const originalPoolGrad = tf.getKernel('MaxPoolGrad', 'wasm');
-  if (originalPoolGrad && !isOurs(originalPoolGrad.kernelFunc)) {
-    originalWasmKernels.MaxPoolGrad = originalPoolGrad.kernelFunc;
-    tf.unregisterKernel('MaxPoolGrad', 'wasm');
-    tf.registerKernel({ ...originalPoolGrad, kernelFunc: Object.assign(maxPoolGrad, { cardlab: true }) as unknown as tf.KernelFunc });
-  }
+  replaceWasmKernel('MaxPoolGrad', () => maxPoolGrad, originalWasmKernels);
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) tf.unregisterKernel('Conv2DBackpropFilter', 'wasm');
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
     kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
   });
-  if (!isOurs(originalInput.kernelFunc)) {
-    originalWasmKernels.Conv2DBackpropInput = originalInput.kernelFunc;
-    const kernelFunc = Object.assign(makeConv2DBackpropInput(originalInput.kernelFunc), { cardlab: true });
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    tf.registerKernel({ ...originalInput, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
+  replaceWasmKernel('Conv2DBackpropInput', makeConv2DBackpropInput, originalWasmKernels);
   registered = true;
 }

@@ -10,6 +10,7 @@
  * until the last tensor using it is disposed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { replaceWasmKernel } from './replace-kernel';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: tf.KernelBackend; attrs?: tf.NamedAttrMap };
 interface RefCountingBackend extends tf.KernelBackend {
@@ -30,23 +31,14 @@ export const originalSharedKernels: Record<string, tf.KernelFunc> = {};
 /** Replaces wasm's `Identity`, and its `Cast` when the dtype does not change, by buffer sharing (idempotent). */
 export function registerWasmSharedKernels(): void {
   if (registered) return;
-  const replace = (name: string, make: (original: tf.KernelFunc) => (args: KernelArgs) => tf.TensorInfo) => {
-    const config = tf.getKernel(name, 'wasm');
-    if (!config) throw new Error(`tfjs-backend-wasm has no ${name} kernel: is it loaded?`);
-    if ((config.kernelFunc as { cardlab?: boolean }).cardlab) return; // a second copy of this module
-    originalSharedKernels[name] = config.kernelFunc;
-    const kernelFunc = Object.assign(make(config.kernelFunc), { cardlab: true });
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...config, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  };
-  replace('Identity', (original) => (args) => {
+  replaceWasmKernel('Identity', (original) => (args: KernelArgs) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     return x.dtype === 'string' ? (original(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo) : share(x, args.backend);
-  });
-  replace('Cast', (original) => (args) => {
+  }, originalSharedKernels);
+  replaceWasmKernel('Cast', (original) => (args: KernelArgs) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { dtype } = (args.attrs ?? {}) as { dtype?: tf.DataType };
     return dtype === x.dtype && dtype !== 'string' ? share(x, args.backend) : (original(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo);
-  });
+  }, originalSharedKernels);
   registered = true;
 }

@@ -85,8 +85,8 @@ export function conv(
 
 /**
  * tfjs-layers runs every conv as the fused conv op, whose gradient computes the input's gradient
- * together with the kernel's. For a stem that is the image's gradient, which nobody uses (a third of
- * a 7×7 stem's backward; 13% of an MNIST training step). The plain conv op computes each gradient
+ * together with the kernel's. For a stem that is the image's gradient, which nobody uses (13% of an
+ * MNIST training step). The plain conv op computes each gradient
  * only when asked, so the stem's layer runs that instead: same weights, same output, same saved model
  * (its class and config do not change; a reloaded model just runs the fused op again).
  */
