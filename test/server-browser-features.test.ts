@@ -204,7 +204,11 @@ test('browse: search by text, tag, deck and state, with each card\'s schedule', 
   const row = await page.locator('table.browse tbody tr td').allTextContents();
   expect(row.slice(1, 8)).toEqual(['DenseNet', '#flashcards', 'young', '2020-01-02', '10d', '2.50', expect.stringMatching(/^DenseNet\.md:\d+$/)]);
   await page.goto(`${running.url}#/browse?tag=flashcards%2FDenseNet%2Fextra`);
-  await page.waitForFunction(() => document.querySelectorAll('table.browse tbody tr').length === 1);
+  // The previous search also showed one row: wait for the subdeck's card, not for a count.
+  await page.waitForFunction(() => {
+    const rows = document.querySelectorAll('table.browse tbody tr');
+    return rows.length === 1 && rows[0].querySelectorAll('td')[1]?.textContent === 'DenseNet/extra';
+  });
   expect(await page.textContent('table.browse tbody tr td.state')).toBe('new');
   expect(await page.inputValue('select[name="tag"]')).toBe('flashcards/DenseNet/extra');
   await page.selectOption('select[name="tag"]', '');
@@ -215,7 +219,60 @@ test('browse: search by text, tag, deck and state, with each card\'s schedule', 
   await page.selectOption('select[name="deck"]', 'DenseNet/extra');
   await page.selectOption('select[name="state"]', 'all');
   await page.click('form.search button[type="submit"]');
+  await page.waitForFunction(() => location.hash === `#/browse?deck=${encodeURIComponent('DenseNet/extra')}`);
   await page.waitForFunction(() => document.querySelectorAll('table.browse tbody tr').length === 1);
+  expect(await page.locator('table.browse tbody tr td').nth(1).textContent()).toBe('DenseNet/extra');
+  expect(problems).toEqual([]);
+});
+
+test('a page whose data arrives late does not replace the page the user moved on to', async () => {
+  await start();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  await page.route('**/api/cards?q=concatenated*', async (route) => {
+    held = true;
+    await released;
+    await route.continue();
+  });
+  await page.goto(`${running.url}#/browse?q=concatenated`);
+  while (!held) await new Promise((r) => setTimeout(r, 20));
+  await page.evaluate(() => (location.hash = '#/stats'));
+  await page.waitForSelector('table.states');
+  const slowSearch = page.waitForResponse((r) => r.url().includes('/api/cards?q=concatenated'));
+  release();
+  await slowSearch;
+  // Let the late page try to render before checking that it did not.
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
+  expect(await page.$('table.browse')).toBeNull();
+  expect(await page.$('table.states')).not.toBeNull();
+  expect(await page.title()).toMatch(/^Stats/);
+  expect(problems).toEqual([]);
+});
+
+test('a grade answered after the user left the review does not bring the review back', async () => {
+  await start();
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  await page.route('**/api/review', async (route) => {
+    held = true;
+    await released;
+    await route.continue();
+  });
+  await page.goto(`${running.url}#/review/DenseNet`);
+  await page.waitForSelector('article.card');
+  await page.keyboard.press('Space');
+  await page.keyboard.press('3');
+  while (!held) await new Promise((r) => setTimeout(r, 20));
+  await page.evaluate(() => (location.hash = '#/browse'));
+  await page.waitForSelector('table.browse');
+  const graded = page.waitForResponse((r) => r.url().endsWith('/api/review'));
+  release();
+  expect((await graded).status()).toBe(200);
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
+  expect(await page.$('article.card')).toBeNull();
+  expect(await page.$('table.browse')).not.toBeNull();
   expect(problems).toEqual([]);
 });
 

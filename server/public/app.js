@@ -75,6 +75,16 @@ function errorNotice(err) {
 }
 
 /** Puts a page in place: its title, its content, focus on its h1 (so keyboard users start there). */
+// A page's data can arrive after the user has moved on (a slow search, a grade answered after
+// leaving the review): each page, and each action on it, checks that its route is still current
+// before it draws, so a late answer never replaces the newer page.
+let routeNumber = 0;
+function stillOnPage() {
+  const n = routeNumber;
+  return () => n === routeNumber;
+}
+const isPageHash = (hash) => hash === '' || hash === '#' || hash.startsWith('#/');
+
 function showPage(title, ...children) {
   document.title = `${title} · cardlab`;
   view.replaceChildren(...children.flat().filter(Boolean));
@@ -180,7 +190,9 @@ function countCell(n, kind, color, label) {
 }
 
 async function showDecks() {
+  const here = stillOnPage();
   const decks = await api('/api/decks');
+  if (!here()) return;
   if (decks.length === 0) {
     showPage('Decks', h('h1', {}, 'Decks'), h('p', { class: 'muted' }, 'No decks: put markdown files tagged #flashcards in the cards folder.'));
     return;
@@ -225,7 +237,9 @@ async function showDecks() {
 // Deck options: daily limits, kept by the server in its data folder.
 
 async function showOptions(deckId) {
+  const here = stillOnPage();
   const decks = await api('/api/decks');
+  if (!here()) return;
   const deck = decks.find((d) => d.id === deckId);
   if (!deck) throw new Error(`no deck "${deckId}"`);
   const field = (name, label, value, own, hint) => {
@@ -276,8 +290,10 @@ function sessionFor(deckId) {
 let reviewView = 0;
 
 async function showReview(deckId, message) {
+  const here = stillOnPage();
   const session = sessionFor(deckId);
   const data = await api(`/api/decks/${encodeURIComponent(deckId)}/next?session=${session}`);
+  if (!here()) return;
   const viewId = ++reviewView;
   const { card, progress, undo } = data;
   const undoButton = h('button', {
@@ -384,13 +400,13 @@ async function showReview(deckId, message) {
       } catch (err) {
         // A lost connection is retried with the same request id: the server grades it once.
         if (err instanceof ApiError || attempt === 2) {
-          if (viewId === reviewView) view.prepend(errorNotice(err));
+          if (viewId === reviewView && here()) view.prepend(errorNotice(err));
           gradeButtons.forEach((b) => b.removeAttribute('aria-busy'));
           return;
         }
       }
     }
-    if (viewId !== reviewView) return; // the other click of a double click already moved on
+    if (viewId !== reviewView || !here()) return; // the other click of a double click already moved on
     reviewView++;
     const text = `${result.grade}: next review ${result.schedule.due.slice(0, 10)}.`;
     announce(text);
@@ -401,9 +417,9 @@ async function showReview(deckId, message) {
       await api('/api/cards/flag', { method: 'POST', body: { cardId: card.id, action } });
       const text = action === 'bury' ? 'Buried until tomorrow.' : 'Suspended: unsuspend it in Browse.';
       announce(text);
-      await showReview(deckId, text);
+      if (here()) await showReview(deckId, text);
     } catch (err) {
-      view.prepend(errorNotice(err));
+      if (here()) view.prepend(errorNotice(err));
     }
   }
   onKeys((event) => {
@@ -440,12 +456,13 @@ async function showReview(deckId, message) {
 }
 
 async function undoLast(deckId) {
+  const here = stillOnPage();
   try {
     const result = await api('/api/review/undo', { method: 'POST', body: { session: sessionFor(deckId) } });
     announce(`Undid ${result.grade}.`);
-    await showReview(deckId, `Undid ${result.grade}.`);
+    if (here()) await showReview(deckId, `Undid ${result.grade}.`);
   } catch (err) {
-    view.prepend(errorNotice(err));
+    if (here()) view.prepend(errorNotice(err));
   }
 }
 
@@ -644,7 +661,9 @@ async function showBrowse(params) {
   const tag = params.get('tag') ?? '';
   const state = params.get('state') ?? 'all';
   const query = new URLSearchParams(Object.entries({ q, deck, tag, state }).filter(([, v]) => v !== '' && v !== 'all'));
+  const here = stillOnPage();
   const [decks, result] = await Promise.all([api('/api/decks'), api(`/api/cards?${query}&limit=300`)]);
+  if (!here()) return;
   const select = (name, label, options, value) =>
     h('label', {}, label, h('select', { name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
   const form = h('form', { class: 'search', role: 'search' },
@@ -667,9 +686,9 @@ async function showBrowse(params) {
         try {
           await api('/api/cards/flag', { method: 'POST', body: { cardId: c.id, action } });
           announce(`${action === 'suspend' ? 'Suspended' : action === 'unsuspend' ? 'Unsuspended' : 'Unburied'}.`);
-          await showBrowse(params);
+          if (here()) await showBrowse(params);
         } catch (err) {
-          view.prepend(errorNotice(err));
+          if (here()) view.prepend(errorNotice(err));
         }
       },
     }, action[0].toUpperCase() + action.slice(1));
@@ -702,9 +721,11 @@ async function showBrowse(params) {
 const percent = (r) => (r.rate === null ? 'no reviews yet' : `${Math.round(r.rate * 1000) / 10}% of ${r.reviews}`);
 
 async function showStats(deckId) {
+  const here = stillOnPage();
   const decks = await api('/api/decks');
   const query = deckId ? `?deck=${encodeURIComponent(deckId)}` : '';
   const stats = await api(`/api/stats${query}`);
+  if (!here()) return;
   const select = h('select', { id: 'stats-deck', onchange: (e) => (location.hash = e.target.value ? deckHref('stats', e.target.value) : '#/stats') },
     h('option', { value: '' }, 'All decks'),
     decks.filter((d) => !d.error).map((d) => h('option', { value: d.id, selected: d.id === deckId }, '\u00a0'.repeat(d.depth * 2) + d.name)));
@@ -749,7 +770,9 @@ async function route() {
     openPreview(decodeURIComponent(hash.slice('#card-link='.length)));
     return;
   }
-  if (hash !== '' && hash !== '#' && !hash.startsWith('#/')) return; // an in-page anchor, not a page
+  if (!isPageHash(hash)) return; // an in-page anchor, not a page
+  routeNumber++;
+  const here = stillOnPage();
   onKeys(null);
   if (previewDialog.open) previewDialog.close();
   const [pathPart, search = ''] = hash.replace(/^#/, '').split('?');
@@ -762,7 +785,7 @@ async function route() {
     else if (page === 'stats') await showStats(id);
     else await showDecks();
   } catch (err) {
-    showPage('Error', h('h1', {}, 'Something went wrong'), errorNotice(err), h('p', {}, h('a', { href: '#/' }, 'Back to the decks')));
+    if (here()) showPage('Error', h('h1', {}, 'Something went wrong'), errorNotice(err), h('p', {}, h('a', { href: '#/' }, 'Back to the decks')));
   }
 }
 
