@@ -12,10 +12,14 @@ import { registerWasmGradientKernels } from './backend/wasm-kernels';
 import { registerWasmChannelKernels } from './backend/wasm-channel-kernels';
 import { registerWasmSharedKernels } from './backend/wasm-shared-kernels';
 import { registerBatchNormGradient } from './backend/batchnorm-grad';
+import { checkWasmAllocations } from './backend/wasm-memory';
+import { freeTapeOnFailedGradients } from './backend/tape-cleanup';
 import { prepareThreadedWasm, releaseWasmThreads, requestedWasmThreads, wasmThreadsAllowed } from './backend/wasm-threads';
 
 // Same math as tfjs-core's, without its Tile (slow on wasm): see the module.
 registerBatchNormGradient();
+// A failed training step (out of memory, a shape error) frees what its tape kept: see the module.
+freeTapeOnFailedGradients();
 
 export { tf };
 
@@ -44,7 +48,10 @@ async function startWasm(wasm: Parameters<typeof prepareThreadedWasm>[0], thread
   const restore = prepareThreadedWasm(wasm, threads);
   try {
     const ok = await tf.setBackend('wasm');
-    if (ok) releaseWasmThreads(tf.findBackend('wasm'));
+    if (ok) {
+      releaseWasmThreads(tf.findBackend('wasm'));
+      checkWasmAllocations(tf.findBackend('wasm'));
+    }
     return ok;
   } catch {
     return false;

@@ -185,47 +185,56 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
     let prefixStats = training ? batchStats(input) : undefined;
     const innerStats: tf.Tensor1D[] = [];
     const masks: tf.Tensor4D[] = [];
-    layers.forEach((units, l) => {
-      const kept: tf.Tensor4D[] = [];
-      const inner: tf.Tensor1D[] = [];
-      let nextStats: Stats | undefined;
-      const nextPrefix = tf.tidy(() => {
-        let h = prefix;
-        units.forEach((unit, u) => {
-          const stats = !training ? moving(unit) : u === 0 ? prefixStats! : batchStats(h);
-          if (training) options.onBatchStatistics?.(l, u, stats.mean, stats.variance);
-          if (training && u > 0) inner.push(stats.mean, stats.variance);
-          h = conv(bnRelu(h, unit, stats, epsilon).r, unit.kernel);
-          if (dropRate > 0) {
-            const mask = tf.keep(dropoutMultiplier(h.shape, dropRate, options.dropoutSeeds?.[l]?.[u]));
-            kept.push(mask);
-            h = tf.mul(h, mask);
+    let nextStats: Stats | undefined;
+    try {
+      layers.forEach((units, l) => {
+        const firstInner = innerStats.length;
+        nextStats = undefined;
+        const nextPrefix = tf.tidy(() => {
+          let h = prefix;
+          units.forEach((unit, u) => {
+            const stats = !training ? moving(unit) : u === 0 ? prefixStats! : batchStats(h);
+            if (training) options.onBatchStatistics?.(l, u, stats.mean, stats.variance);
+            if (training && u > 0) innerStats.push(stats.mean, stats.variance);
+            h = conv(bnRelu(h, unit, stats, epsilon).r, unit.kernel);
+            if (dropRate > 0) {
+              const mask = tf.keep(dropoutMultiplier(h.shape, dropRate, options.dropoutSeeds?.[l]?.[u]));
+              masks.push(mask);
+              h = tf.mul(h, mask);
+            }
+          });
+          if (training) {
+            // The new maps' statistics, once: every later layer's first BN reads them.
+            const s = batchStats(h);
+            nextStats = {
+              mean: tf.keep(tf.concat1d([prefixStats!.mean, s.mean])),
+              variance: tf.keep(tf.concat1d([prefixStats!.variance, s.variance])),
+            };
           }
+          innerStats.slice(firstInner).forEach((t) => tf.keep(t));
+          return tf.concat4d([prefix, h], 3);
         });
-        if (training) {
-          // The new maps' statistics, once: every later layer's first BN reads them.
-          const s = batchStats(h);
-          nextStats = {
-            mean: tf.keep(tf.concat1d([prefixStats!.mean, s.mean])),
-            variance: tf.keep(tf.concat1d([prefixStats!.variance, s.variance])),
-          };
-        }
-        inner.forEach((t) => tf.keep(t));
-        return tf.concat4d([prefix, h], 3);
+        if (prefix !== input) prefix.dispose();
+        if (prefixStats) tf.dispose([prefixStats.mean, prefixStats.variance]);
+        prefix = nextPrefix;
+        prefixStats = nextStats;
+        nextStats = undefined;
       });
-      if (prefix !== input) prefix.dispose();
+    } catch (err) {
+      // Kept tensors outlive the tidies: a block that fails (e.g. out of memory) frees them itself.
+      tf.dispose([...masks, ...innerStats]);
+      if (nextStats) tf.dispose([nextStats.mean, nextStats.variance]);
       if (prefixStats) tf.dispose([prefixStats.mean, prefixStats.variance]);
-      prefix = nextPrefix;
-      prefixStats = nextStats;
-      masks.push(...kept);
-      innerStats.push(...inner);
-    });
+      if (prefix !== input) prefix.dispose();
+      throw err;
+    }
     const value = prefix;
     // Kept: the output (every map), the block's batch statistics, the inner BNs' and the dropout masks.
     const statsSaved = prefixStats ? [prefixStats.mean, prefixStats.variance] : [];
     save([value, ...statsSaved, ...innerStats, ...masks]);
+    // save() keeps its own references: ours go (the masks were kept by every training step before).
     if (prefixStats) tf.dispose(statsSaved);
-    tf.dispose(innerStats);
+    tf.dispose([...innerStats, ...masks]);
     return { value, gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => blockBackward(dy, saved) };
   });
 

@@ -64,21 +64,28 @@ export async function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
   const trainable = options.trainable ?? model.trainableWeights.map((w) => w.read() as tf.Variable);
   const decayed = new Set((options.decayed ?? decayedWeights(model)).map((v) => v.name));
   const probabilities = options.probabilities ?? outputsProbabilities(model);
-  const [loss, correct] = tf.tidy(() => {
-    let correctCount: tf.Scalar | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const output = model.apply(x, { training: true }) as tf.Tensor;
-      correctCount = tf.keep(countCorrect(output, y));
-      return crossEntropy(output, y, probabilities);
-    }, trainable);
-    if (options.weightDecay > 0) {
-      for (const v of trainable) {
-        if (decayed.has(v.name) && grads[v.name]) grads[v.name] = grads[v.name].add(v.mul(options.weightDecay));
+  let correctCount: tf.Scalar | undefined;
+  let loss: tf.Scalar;
+  let correct: tf.Scalar;
+  try {
+    [loss, correct] = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const output = model.apply(x, { training: true }) as tf.Tensor;
+        correctCount = tf.keep(countCorrect(output, y));
+        return crossEntropy(output, y, probabilities);
+      }, trainable);
+      if (options.weightDecay > 0) {
+        for (const v of trainable) {
+          if (decayed.has(v.name) && grads[v.name]) grads[v.name] = grads[v.name].add(v.mul(options.weightDecay));
+        }
       }
-    }
-    options.optimizer.applyGradients(grads);
-    return [value, correctCount!];
-  });
+      options.optimizer.applyGradients(grads);
+      return [value, correctCount!];
+    });
+  } catch (err) {
+    correctCount?.dispose(); // kept out of the tidy: a failed step (e.g. out of memory) leaves nothing
+    throw err;
+  }
   const [lossValue, correctValue] = await Promise.all([loss.data(), correct.data()]);
   loss.dispose();
   correct.dispose();
