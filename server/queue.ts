@@ -3,7 +3,8 @@
  * due items first (most overdue first), then new items up to the daily limit, then the items
  * answered Again today (they come back in the same session). Once one sibling of a card has been
  * answered today, its other siblings are buried until tomorrow. Cards the learner buried or
- * suspended (`hidden`) are left out; reviews stop at the deck's daily review limit.
+ * suspended (`hidden`) are left out; reviews stop at the deck's daily review limit. A parent deck
+ * offers of each subdeck only what the subdeck's own session would (`heldBack`), as Anki does.
  */
 import { isFsrsSchedule } from '../src/cards/scheduling/fsrs';
 import { scheduleDueTime, type SiblingSchedule } from '../src/cards/scheduling/scheduler';
@@ -66,17 +67,19 @@ export interface SessionLimits {
   reviewsPerDay: number | null;
   /** Buried or suspended items. */
   hidden?: (key: string) => boolean;
+  /** Items a subdeck's own limits leave out today (reviewing the parent does not lift them). */
+  heldBack?: (key: string) => boolean;
 }
 
 export function buildSession<T extends QueueItem>(items: readonly T[], state: SessionState, now: Date, limits: SessionLimits): Session<T> {
-  const { newPerDay, reviewsPerDay, hidden = () => false } = limits;
+  const { newPerDay, reviewsPerDay, hidden = () => false, heldBack = () => false } = limits;
   const again = new Set(state.again);
   const due: T[] = [];
   const fresh: T[] = [];
   const byKey = new Map<string, T>();
   for (const item of items) {
     byKey.set(item.key, item);
-    if (again.has(item.key) || state.answeredCards.has(item.cardKey) || hidden(item.key)) continue;
+    if (again.has(item.key) || state.answeredCards.has(item.cardKey) || hidden(item.key) || heldBack(item.key)) continue;
     if (item.schedule === null) fresh.push(item);
     else if (isDue(item.schedule, now)) due.push(item);
   }

@@ -171,7 +171,14 @@ export class Reviews {
     if (cached?.key === key) return cached.session;
     const state = sessionState(this.todaysEntries(deck, day));
     const limits = this.deckSettings.limits(deck.id);
-    const session = buildSession(deck.items, state, now, { ...limits, hidden: (id) => this.flags.isHidden(id, day) });
+    // A subdeck's limits hold when its parent is reviewed: what its own session leaves out stays out.
+    const heldBack = new Set<string>();
+    for (const childId of deck.children) {
+      const child = this.deck(childId);
+      const offered = new Set(this.session(child, now).queue.map((item) => item.key));
+      for (const item of child.items) if (!offered.has(item.key)) heldBack.add(item.key);
+    }
+    const session = buildSession(deck.items, state, now, { ...limits, hidden: (id) => this.flags.isHidden(id, day), heldBack: (id) => heldBack.has(id) });
     this.sessionCache.set(deck.id, { key, session });
     return session;
   }

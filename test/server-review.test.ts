@@ -217,6 +217,30 @@ describe('decks nest by the plugin\'s tag hierarchy', () => {
     expect((await next('DenseNet/extra')).remaining).toBe(1);
     expect(ws.read('Extra.md')).toMatch(/^Extra one::1\n<!--SR:!/m);
   });
+
+  test("a subdeck's daily limits hold when its parent is reviewed (as in Anki), and the parent's own limit on top", async () => {
+    const three = ['#flashcards/DenseNet/extra', '', 'Extra one::1', '', 'Extra two::2', '', 'Extra three::3', ''].join('\n');
+    start({ 'DenseNet.md': '---\ntags: [flashcards]\n---\nMain one::a\n\nMain two::b\n', 'Extra.md': three });
+    const newCounts = async () =>
+      Object.fromEntries((await request(cardlab.app).get('/api/decks').expect(200)).body.map((d: { id: string; session: { new: number } }) => [d.id, d.session.new]));
+    expect(await newCounts()).toEqual({ DenseNet: 5, 'DenseNet/extra': 3 });
+    await post('/api/decks/DenseNet%2Fextra/limits', { newPerDay: 1 }).expect(200);
+    // The parent offers its own two cards and one of the subdeck's three.
+    expect(await newCounts()).toEqual({ DenseNet: 3, 'DenseNet/extra': 1 });
+    const fronts: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { card } = await next('DenseNet');
+      if (!card) break;
+      fronts.push(card.front);
+      await post('/api/review', { cardId: card.id, grade: 'Good' }).expect(200);
+    }
+    expect(fronts.map((f) => />([^<>]+?)</.exec(f)?.[1])).toEqual(['Main one', 'Main two', 'Extra one']);
+    expect(await newCounts()).toEqual({ DenseNet: 0, 'DenseNet/extra': 0 });
+    // The parent's own limit still applies over everything below it.
+    await post('/api/decks/DenseNet%2Fextra/limits', { newPerDay: 10 }).expect(200);
+    await post('/api/decks/DenseNet/limits', { newPerDay: 4 }).expect(200);
+    expect(await newCounts()).toEqual({ DenseNet: 1, 'DenseNet/extra': 2 });
+  });
 });
 
 describe('browse and link previews', () => {
