@@ -107,6 +107,7 @@ describe('wasm weight gradient at DenseNet sizes equals an im2col matrix product
     { name: '3×3 48→12 same at 16×16, batch 4', x: [4, 16, 16, 48] as Shape4, filter: [3, 3, 48, 12] as Shape4 },
     { name: '1×1 100→48 at 16×16, batch 4', x: [4, 16, 16, 100] as Shape4, filter: [1, 1, 100, 48] as Shape4 },
     { name: '1×1 100→48 at 32×32, batch 8 (the matrix-product route)', x: [8, 32, 32, 100] as Shape4, filter: [1, 1, 100, 48] as Shape4 },
+    { name: '1×1 24→48 at 32×32, batch 8 (the matrix-product route, fewer channels in than out)', x: [8, 32, 32, 24] as Shape4, filter: [1, 1, 24, 48] as Shape4 },
   ])('$name', async ({ x: xShape, filter }) => {
     await useBackend('wasm');
     const [n, h, w, ci] = xShape;
