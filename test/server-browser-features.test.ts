@@ -225,23 +225,38 @@ test('browse: search by text, tag, deck and state, with each card\'s schedule', 
   expect(problems).toEqual([]);
 });
 
-test('a page whose data arrives late does not replace the page the user moved on to', async () => {
-  await start();
+/**
+ * Holds the page's requests to `url`: `reached` resolves when the first one is held; `release()`
+ * lets them go and resolves with the answer (the first response whose URL `matches`).
+ */
+async function holdRequests(url: string, matches: (u: string) => boolean) {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  let held = false;
-  await page.route('**/api/cards?q=concatenated*', async (route) => {
-    held = true;
+  let reached!: () => void;
+  const heldOne = new Promise<void>((resolve) => (reached = resolve));
+  await page.route(url, async (route) => {
+    reached();
     await released;
     await route.continue();
   });
+  return {
+    reached: heldOne,
+    release: async () => {
+      const answer = page.waitForResponse((r) => matches(r.url()));
+      release();
+      return answer;
+    },
+  };
+}
+
+test('a page whose data arrives late does not replace the page the user moved on to', async () => {
+  await start();
+  const search = await holdRequests('**/api/cards?q=concatenated*', (u) => u.includes('/api/cards?q=concatenated'));
   await page.goto(`${running.url}#/browse?q=concatenated`);
-  while (!held) await new Promise((r) => setTimeout(r, 20));
+  await search.reached;
   await page.evaluate(() => (location.hash = '#/stats'));
   await page.waitForSelector('table.states');
-  const slowSearch = page.waitForResponse((r) => r.url().includes('/api/cards?q=concatenated'));
-  release();
-  await slowSearch;
+  await search.release();
   // Let the late page try to render before checking that it did not.
   await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
   expect(await page.$('table.browse')).toBeNull();
@@ -252,24 +267,15 @@ test('a page whose data arrives late does not replace the page the user moved on
 
 test('a grade answered after the user left the review does not bring the review back', async () => {
   await start();
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let held = false;
-  await page.route('**/api/review', async (route) => {
-    held = true;
-    await released;
-    await route.continue();
-  });
+  const grade = await holdRequests('**/api/review', (u) => u.endsWith('/api/review'));
   await page.goto(`${running.url}#/review/DenseNet`);
   await page.waitForSelector('article.card');
   await page.keyboard.press('Space');
   await page.keyboard.press('3');
-  while (!held) await new Promise((r) => setTimeout(r, 20));
+  await grade.reached;
   await page.evaluate(() => (location.hash = '#/browse'));
   await page.waitForSelector('table.browse');
-  const graded = page.waitForResponse((r) => r.url().endsWith('/api/review'));
-  release();
-  expect((await graded).status()).toBe(200);
+  expect((await grade.release()).status()).toBe(200);
   await page.evaluate(() => new Promise((r) => setTimeout(r, 300)));
   expect(await page.$('article.card')).toBeNull();
   expect(await page.$('table.browse')).not.toBeNull();
