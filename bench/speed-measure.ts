@@ -16,6 +16,7 @@ import * as path from 'path';
 import { BackendName, initBackend, tf, wasmThreads } from '../src/tf';
 import { buildDenseNet, cifarConfig, denseBlockFor } from '../src/densenet';
 import { makeOptimizer, PAPER_WEIGHT_DECAY, trainStep } from '../src/train';
+import { WASM_MEMORY_LIMIT_BYTES } from '../src/backend/wasm-memory';
 import type { KernelProfile, Variant } from '../src/viz/speed';
 
 export type { Variant };
@@ -185,8 +186,6 @@ export interface ChildOutcome {
   timedOut: boolean;
 }
 
-/** The wasm backend's heap cannot grow past 4 GB (wasm32). */
-export const WASM_HEAP_LIMIT_BYTES = 4 * 2 ** 30;
 
 /** Appended to a wasm failure by the child: the heap size when it failed. */
 export function wasmHeapSuffix(heapBytes: number): string {
@@ -200,7 +199,7 @@ export function wasmHeapSuffix(heapBytes: number): string {
  */
 export function failureReason(message: string, backend: string): string {
   const heapMb = Number(/\[wasm heap: (\d+) MB\]/.exec(message)?.[1] ?? NaN);
-  const nearLimit = heapMb * 2 ** 20 >= WASM_HEAP_LIMIT_BYTES - 512 * 2 ** 20;
+  const nearLimit = heapMb * 2 ** 20 >= WASM_MEMORY_LIMIT_BYTES - 512 * 2 ** 20;
   const explicit = /out of memory|Cannot enlarge memory|allocation failed|Array buffer allocation|Invalid typed array length|\(OOM\)/i.test(message);
   if (explicit || (backend === 'wasm' && /Aborted\(/.test(message) && nearLimit)) {
     return `aborted: out of memory${backend === 'wasm' ? ' (wasm heap limit, 4 GB)' : ''}`;

@@ -74,7 +74,6 @@ function errorNotice(err) {
   return h('div', { class: 'notice error', role: 'alert' }, String(err?.message ?? err));
 }
 
-/** Puts a page in place: its title, its content, focus on its h1 (so keyboard users start there). */
 // A page's data can arrive after the user has moved on (a slow search, a grade answered after
 // leaving the review): each page, and each action on it, checks that its route is still current
 // before it draws, so a late answer never replaces the newer page.
@@ -85,6 +84,7 @@ function stillOnPage() {
 }
 const isPageHash = (hash) => hash === '' || hash === '#' || hash.startsWith('#/');
 
+/** Puts a page in place: its title, its content, focus on its h1 (so keyboard users start there). */
 function showPage(title, ...children) {
   document.title = `${title} · cardlab`;
   view.replaceChildren(...children.flat().filter(Boolean));

@@ -22,7 +22,7 @@ export class WasmOutOfMemoryError extends Error {
   ) {
     super(
       `out of memory: the wasm backend could not allocate ${Math.ceil(requestedBytes / MB)} MB ` +
-        `(its heap is ${Math.round(heapBytes / MB)} MB of the 4096 MB WebAssembly can address). ` +
+        `(its heap is ${Math.round(heapBytes / MB)} MB of the ${WASM_MEMORY_LIMIT_BYTES / MB} MB WebAssembly can address). ` +
         'A smaller batch, the memory-efficient DenseNet (memoryEfficient: true) or the tensorflow backend needs less.',
     );
     this.name = 'WasmOutOfMemoryError';

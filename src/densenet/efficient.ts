@@ -189,7 +189,6 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
     try {
       layers.forEach((units, l) => {
         const firstInner = innerStats.length;
-        nextStats = undefined;
         const nextPrefix = tf.tidy(() => {
           let h = prefix;
           units.forEach((unit, u) => {
@@ -218,7 +217,7 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
         if (prefixStats) tf.dispose([prefixStats.mean, prefixStats.variance]);
         prefix = nextPrefix;
         prefixStats = nextStats;
-        nextStats = undefined;
+        nextStats = undefined; // now prefixStats: freed once if a later layer fails
       });
     } catch (err) {
       // Kept tensors outlive the tidies: a block that fails (e.g. out of memory) frees them itself.
