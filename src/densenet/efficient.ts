@@ -28,6 +28,7 @@
  *   Conv: the Conv2DBackpropInput / Conv2DBackpropFilter kernels.
  */
 import { tf } from '../tf';
+import { batchMoments, sumAcrossReplicas } from '../parallel/batch-statistics';
 
 /** The weights of one BN-ReLU-Conv unit, as tensors. */
 export interface UnitWeights {
@@ -67,10 +68,12 @@ interface BnReluParts extends Stats {
   r: tf.Tensor4D;
 }
 
-/** Batch mean and (biased) variance per channel, as tf.layers.batchNormalization computes them. */
+/**
+ * Batch mean and (biased) variance per channel, as tf.layers.batchNormalization computes them
+ * (over every replica's rows in a data-parallel step).
+ */
 function batchStats(x: tf.Tensor4D): Stats {
-  const { mean, variance } = tf.moments(x, SPATIAL_AXES);
-  return { mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  return batchMoments(x, SPATIAL_AXES);
 }
 
 /** BN then ReLU with given statistics, the same ops as tf.layers.batchNormalization and activation('relu'). */
@@ -131,9 +134,12 @@ function bnReluBackward(
     const dGamma = tf.mul(channelSum(tf.mul(dy, centered) as tf.Tensor4D), invStd) as tf.Tensor1D;
     const a = tf.mul(unit.gamma, invStd) as tf.Tensor1D;
     if (!training) return { dz: tf.mul(dy, a) as tf.Tensor4D, dGamma, dBeta };
-    const count = z.size / z.shape[3];
-    const c = tf.div(tf.mul(tf.neg(a), tf.mul(dGamma, invStd)), count) as tf.Tensor1D;
-    const b = tf.div(tf.mul(tf.neg(a), dBeta), count) as tf.Tensor1D;
+    // The batch's statistics cover every replica's rows, so dz needs the sums over all of them;
+    // dγ and dβ stay this replica's (the step adds up the replicas' gradients).
+    const { sums, rows: count } = sumAcrossReplicas([dBeta, dGamma], z.size / z.shape[3]);
+    const [allBeta, allGamma] = sums;
+    const c = tf.div(tf.mul(tf.neg(a), tf.mul(allGamma, invStd)), count) as tf.Tensor1D;
+    const b = tf.div(tf.mul(tf.neg(a), allBeta), count) as tf.Tensor1D;
     // a·dy + b in one pass (FusedBatchNorm with mean 0, variance 1, ε 0), then + c·(z−μ).
     const dz = tf.add(tf.batchNorm4d(dy, tf.zerosLike(a), tf.onesLike(a), b, a, 0), tf.mul(centered, c)) as tf.Tensor4D;
     return { dz, dGamma, dBeta };

@@ -51,10 +51,17 @@ export interface StepOptions {
   trainable?: tf.Variable[];
   decayed?: tf.Variable[];
   probabilities?: boolean;
+  /**
+   * A replica of a data-parallel step (src/parallel): its rows' share of the whole batch. The loss it
+   * minimises is the batch mean's share, so the replicas' gradients add up to the whole batch's.
+   */
+  lossWeight?: number;
+  /** A replica's cross-replica sum of the gradients, before weight decay and the update. */
+  reduceGradients?: (grads: tf.NamedTensorMap) => tf.NamedTensorMap;
 }
 
 export interface StepResult {
-  /** Mean cross-entropy of the batch (without the decay term). */
+  /** Mean cross-entropy of the batch (without the decay term); a replica's share of it (× lossWeight). */
   loss: number;
   /** Correct predictions in the batch (training-mode forward pass). */
   correct: number;
@@ -69,11 +76,13 @@ export async function trainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tenso
   let correct: tf.Scalar;
   try {
     [loss, correct] = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads: localGrads } = tf.variableGrads(() => {
         const output = model.apply(x, { training: true }) as tf.Tensor;
         correctCount = tf.keep(countCorrect(output, y));
-        return crossEntropy(output, y, probabilities);
+        const loss = crossEntropy(output, y, probabilities);
+        return options.lossWeight === undefined ? loss : (tf.mul(loss, options.lossWeight) as tf.Scalar);
       }, trainable);
+      const grads = options.reduceGradients ? options.reduceGradients(localGrads) : localGrads;
       if (options.weightDecay > 0) {
         for (const v of trainable) {
           if (decayed.has(v.name) && grads[v.name]) grads[v.name] = grads[v.name].add(v.mul(options.weightDecay));
