@@ -17,6 +17,8 @@ import { BackendName, initBackend, tf, wasmThreads } from '../src/tf';
 import { buildDenseNet, cifarConfig, denseBlockFor } from '../src/densenet';
 import { makeOptimizer, PAPER_WEIGHT_DECAY, trainStep } from '../src/train';
 import { WASM_MEMORY_LIMIT_BYTES } from '../src/backend/wasm-memory';
+import { WASM_THREADS_ENV } from '../src/backend/wasm-threads';
+import { DataParallelTrainer } from '../src/parallel';
 import type { KernelProfile, Variant } from '../src/viz/speed';
 
 export type { Variant };
@@ -34,6 +36,8 @@ export interface SpeedSpec {
   repeats: number;
   phases: Phase[];
   memoryEfficient: boolean;
+  /** Data-parallel over this many wasm replicas (worker threads, one thread each); default: one process. */
+  replicas?: number;
   seed?: number;
   /** Kernels listed in each phase's profile (default 8). */
   profileTop?: number;
@@ -41,7 +45,7 @@ export interface SpeedSpec {
 
 /** Messages from the child, in order: loaded, then progress/result per phase (or an error), then done. */
 export type SpeedMessage =
-  | { type: 'loaded'; backend: string; trainableParams: number; tfjsVersion: string; threads: number | null }
+  | { type: 'loaded'; backend: string; trainableParams: number; tfjsVersion: string; threads: number | null; replicas?: number }
   | { type: 'progress'; phase: Phase; run: number; of: number; ms: number }
   | { type: 'result'; phase: Phase; ms: number; runsMs: number[] }
   | { type: 'profile'; phase: Phase; profile: KernelProfile }
@@ -112,10 +116,15 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
     const seed = spec.seed ?? 1;
     const model = buildDenseNet(config, { seed });
     const trainableParams = model.trainableWeights.reduce((sum, w) => sum + tf.util.sizeFromShape(w.shape as number[]), 0);
-    send({ type: 'loaded', backend, trainableParams, tfjsVersion: tf.version_core, threads: backend === 'wasm' ? wasmThreads() : null });
     const x = tf.randomNormal([spec.batch, ...config.inputShape], 0, 1, 'float32', seed);
     const y = tf.tidy(() => tf.oneHot(tf.randomUniform([spec.batch], 0, config.classes, 'int32', seed) as tf.Tensor1D, config.classes));
     const optimizer = makeOptimizer('sgd', 0.1);
+    // Data-parallel: the replicas hold their own copies of the model and optimizer; they start from this model's weights.
+    const trainer = spec.replicas
+      ? await DataParallelTrainer.start({ config, model, optimizer: { name: 'sgd', learningRate: 0.1 }, weightDecay: PAPER_WEIGHT_DECAY, replicas: spec.replicas })
+      : undefined;
+    const loaded = { type: 'loaded', backend, trainableParams, tfjsVersion: tf.version_core, threads: backend === 'wasm' ? wasmThreads() : null } as const;
+    send(trainer ? { ...loaded, threads: 1, replicas: trainer.replicaCount } : loaded);
     const runs: Record<Phase, () => Promise<void>> = {
       forward: async () => {
         const out = model.predict(x) as tf.Tensor;
@@ -123,8 +132,19 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
         out.dispose();
       },
       trainStep: async () => {
-        await trainStep(model, x, y, { optimizer, weightDecay: PAPER_WEIGHT_DECAY });
+        if (trainer) await trainer.step(x, y);
+        else await trainStep(model, x, y, { optimizer, weightDecay: PAPER_WEIGHT_DECAY });
       },
+    };
+    /** One more run under tf.profile (a data-parallel step's profile is its first replica's). */
+    const profiled = async (p: Phase) => {
+      const start = performance.now();
+      if (trainer && p === 'trainStep') {
+        const { kernels } = await trainer.profileStep(x, y);
+        return summarizeProfile({ kernels } as unknown as Awaited<ReturnType<typeof tf.profile>>, performance.now() - start, backend, profileTop);
+      }
+      const info = await tf.profile(runs[p]);
+      return summarizeProfile(info, performance.now() - start, backend, profileTop);
     };
     try {
       for (const p of spec.phases) {
@@ -143,9 +163,7 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
         }
         send({ type: 'result', phase: p, ms: median(times), runsMs: times });
         // One more run under tf.profile: where the kernel time goes (not part of the figure above).
-        const start = performance.now();
-        const info = await tf.profile(runs[p]);
-        send({ type: 'profile', phase: p, profile: summarizeProfile(info, performance.now() - start, backend, profileTop) });
+        send({ type: 'profile', phase: p, profile: await profiled(p) });
       }
     } finally {
       // Best effort: after a wasm abort the module is dead and disposing throws; keep the first error.
@@ -153,6 +171,7 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
         tf.dispose([x, y]);
         optimizer.dispose();
         model.dispose();
+        await trainer?.close();
       } catch {
         // the process ends right after
       }
@@ -174,6 +193,8 @@ export interface ChildOutcome {
   tfjsVersion: string | null;
   /** The wasm backend's threads (null on the others). */
   threads: number | null;
+  /** Data-parallel replicas, when the run had them. */
+  replicas?: number;
   /** Median of the timed runs; after a time limit, of the runs that finished. */
   ms: Partial<Record<Phase, number>>;
   /** Each timed run (warm-up excluded). */
@@ -223,7 +244,9 @@ export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promi
     return Promise.resolve({ ...outcome, unavailable: `${worker} is missing: run \`npm run build\` first` });
   }
   return new Promise((resolve) => {
-    const child: ChildProcess = fork(worker, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    // A data-parallel run's main thread only hands out batches: no XNNPACK pool of its own beside the replicas.
+    const env = spec.replicas ? { ...process.env, [WASM_THREADS_ENV]: '1' } : process.env;
+    const child: ChildProcess = fork(worker, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
     let stderr = '';
     let current: Phase | 'load' = 'load';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -240,6 +263,7 @@ export function measureInChild(spec: SpeedSpec, options: ChildRunOptions): Promi
           outcome.trainableParams = message.trainableParams;
           outcome.tfjsVersion = message.tfjsVersion;
           outcome.threads = message.threads ?? null;
+          if (message.replicas) outcome.replicas = message.replicas;
           current = spec.phases[0];
           break;
         case 'progress':

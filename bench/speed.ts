@@ -18,6 +18,7 @@ import { BACKENDS, BackendName } from '../src/tf';
 import { formatRatio, speedFigure, type KernelProfile, type SpeedRow, type Variant } from '../src/viz/speed';
 import { figureHtml } from '../src/viz/memory';
 import { benchConfig, ChildOutcome, measureInChild, memoryEfficientAvailability, Phase, PHASE_NAMES } from './speed-measure';
+import { DEFAULT_REPLICAS } from '../src/parallel';
 import { runTorch, torchWaitPolicies, type TorchOutcome } from './torch';
 
 export type { SpeedRow };
@@ -36,6 +37,8 @@ export interface SpeedReportOptions {
   python?: string;
   threads?: number;
   memoryEfficient?: boolean;
+  /** wasm: replicas of the data-parallel row (1: no such row). */
+  replicas?: number;
   /** Print JSON rows (one per line) instead of the table. */
   json?: boolean;
   outDir?: string;
@@ -53,6 +56,7 @@ export const SPEED_DEFAULTS = {
   timeoutSeconds: 300,
   python: '/usr/bin/python3',
   threads: 2,
+  replicas: DEFAULT_REPLICAS,
 } as const;
 
 /** The folder holding package.json above this file (bench/ in the sources, dist/bench/ when built). */
@@ -88,6 +92,7 @@ export async function runSpeedReport(options: SpeedReportOptions = {}): Promise<
     timeoutMs: o.timeoutSeconds * 1000,
     torch: o.torch === false ? false : { python: o.python, script: path.join(root, 'bench', 'torch_densenet.py'), threads: o.threads },
     memoryEfficient: o.memoryEfficient ?? true,
+    replicas: o.replicas,
     log,
   });
 
@@ -124,6 +129,8 @@ export interface SpeedBenchOptions {
   torch: false | { python: string; script: string; threads: number };
   /** Add a training-step row for the memory-efficient DenseNet when it exists. */
   memoryEfficient: boolean;
+  /** wasm: add a row for the memory-efficient step data-parallel over this many replicas (0 or 1: none). */
+  replicas?: number;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
   /** Seconds between "still running" lines during a long phase (0 = none). */
@@ -188,7 +195,9 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
     if (options.memoryEfficient && !efficient.ok) notes.push(`memory-efficient DenseNet: not measured (${efficient.reason})`);
 
     for (const backend of options.backends) {
+      const replicas = options.replicas ?? 0;
       const variants: Variant[] = efficient.ok ? ['naive', 'memory-efficient'] : ['naive'];
+      if (efficient.ok && backend === 'wasm' && replicas > 1) variants.push('data-parallel');
       // A backend whose naive forward pass did not finish in time will not finish a training step
       // either; one whose naive training step timed out may still (wasm: the naive step thrashes
       // near its 4 GB, the memory-efficient one is the variant that fits).
@@ -196,7 +205,7 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
       for (const variant of variants) {
         const phases: Phase[] = variant === 'naive' ? ['forward', 'trainStep'] : ['trainStep'];
         const tag = `[${backend}${variant === 'naive' ? '' : ` ${variant}`}]`;
-        if (variant === 'memory-efficient' && forwardTimedOut) {
+        if (variant !== 'naive' && forwardTimedOut) {
           rows.push(tfjsRow(backend, variant, base, null, { trainStepError: 'skipped: the naive forward pass timed out' }));
           say(`${tag} skipped: the naive forward pass timed out`);
           continue;
@@ -204,13 +213,23 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
         say(`${tag} starting (time limit ${Math.round(options.timeoutMs / 1000)} s)`);
         setActivity(`${tag} loading`);
         const outcome = await measureInChild(
-          { backend, depth: options.depth, growthRate: options.growthRate, batch: options.batch, repeats: options.repeats, phases, memoryEfficient: variant === 'memory-efficient' },
+          {
+            backend,
+            depth: options.depth,
+            growthRate: options.growthRate,
+            batch: options.batch,
+            repeats: options.repeats,
+            phases,
+            memoryEfficient: variant !== 'naive',
+            ...(variant === 'data-parallel' ? { replicas } : {}),
+          },
           {
             timeoutMs: options.timeoutMs,
             worker: options.worker,
             onMessage: (m) => {
               if (m.type === 'loaded') {
-                say(`${tag} ${m.backend}${m.threads ? ` (${m.threads} thread${m.threads === 1 ? '' : 's'})` : ''} loaded, ${m.trainableParams.toLocaleString('en-US')} trainable parameters`);
+                const threads = m.threads ? ` (${m.replicas ? `${m.replicas} replicas × ` : ''}${m.threads} thread${m.threads === 1 ? '' : 's'})` : '';
+                say(`${tag} ${m.backend}${threads} loaded, ${m.trainableParams.toLocaleString('en-US')} trainable parameters`);
                 setActivity(`${tag} ${PHASE_NAMES[phases[0]]} warm-up`);
               } else if (m.type === 'progress') {
                 const label = m.run === 0 ? 'warm-up' : `run ${m.run}/${m.of}`;
@@ -310,6 +329,7 @@ function tfjsRow(
     version: outcome?.tfjsVersion ?? null,
     ...base,
     threads: outcome?.threads ?? null,
+    ...(outcome?.replicas ? { replicas: outcome.replicas } : {}),
     trainableParams: outcome?.trainableParams ?? null,
     forwardMs: outcome?.ms.forward ?? null,
     trainStepMs: outcome?.ms.trainStep ?? null,
@@ -343,6 +363,13 @@ function waitLabel(r: SpeedRow): string {
   return `, OMP ${forward === trainStep ? forward : `${forward}/${trainStep}`}`;
 }
 
+/** "wasm, 2 threads"; "wasm, 2 replicas × 1 thread" for a data-parallel row. */
+function tfjsBackendLabel(r: SpeedRow): string {
+  if (!r.threads) return r.backend;
+  const threads = `${r.threads} thread${r.threads === 1 ? '' : 's'}`;
+  return r.replicas ? `${r.backend}, ${r.replicas} replicas × ${threads}` : `${r.backend}, ${threads}`;
+}
+
 /** The rows as a text table: time and ratio to PyTorch for the forward pass and the training step. */
 export function formatSpeedTable(rows: SpeedRow[]): string {
   const header = ['framework', 'backend', 'variant', 'forward', '÷ PyTorch', 'training step', '÷ PyTorch'];
@@ -355,7 +382,7 @@ export function formatSpeedTable(rows: SpeedRow[]): string {
   };
   const lines = rows.map((r) => [
     r.framework === 'pytorch' ? `PyTorch${r.version ? ` ${r.version.replace(/\+.*$/, '')}` : ''}` : 'TensorFlow.js',
-    r.framework === 'pytorch' ? `cpu, ${r.threads} threads${waitLabel(r)}` : r.threads ? `${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'}` : r.backend,
+    r.framework === 'pytorch' ? `cpu, ${r.threads} threads${waitLabel(r)}` : tfjsBackendLabel(r),
     r.variant,
     time(r, r.forwardMs, r.forwardRunsMs, r.forwardError),
     r.forwardRatio === null ? '—' : formatRatio(r.forwardRatio),

@@ -16,6 +16,7 @@ import { tf, useBackend } from '../src/tf';
 import { requestedWasmThreads } from '../src/backend/wasm-threads';
 import { torchEnvironment, torchWaitPolicies, type TorchOutcome } from '../bench/torch';
 import { analyzeDenseNet, cifarConfig } from '../src/densenet';
+import { DEFAULT_REPLICAS } from '../src/parallel';
 
 const ROOT = path.join(__dirname, '..');
 const WITH_TORCH = process.env.CARDLAB_BENCH_TORCH === '1';
@@ -211,12 +212,13 @@ describe('cardlab bench speed with tiny settings (built CLI, child processes)', 
       'pytorch/cpu/naive',
       'tfjs/tensorflow/naive',
       'tfjs/wasm/naive',
-      ...(efficient ? ['tfjs/wasm/memory-efficient'] : []),
+      ...(efficient ? ['tfjs/wasm/memory-efficient', 'tfjs/wasm/data-parallel'] : []),
     ]);
     const keys = ['framework', 'backend', 'variant', 'version', 'depth', 'growthRate', 'batch', 'repeats', 'threads', 'trainableParams',
       'forwardMs', 'trainStepMs', 'forwardRunsMs', 'trainStepRunsMs', 'forwardRatio', 'trainStepRatio'];
     for (const r of rows) {
-      expect(Object.keys(r).filter((k) => !/Error$|^error$|Profile$/.test(k)).sort()).toEqual([...keys].sort());
+      const own = r.variant === 'data-parallel' ? [...keys, 'replicas'] : keys;
+      expect(Object.keys(r).filter((k) => !/Error$|^error$|Profile$/.test(k)).sort()).toEqual([...own].sort());
       expect(r).toMatchObject({ depth, growthRate: 12, batch: 2, repeats: 1 });
     }
   });
@@ -249,6 +251,17 @@ describe('cardlab bench speed with tiny settings (built CLI, child processes)', 
     // The training step runs the conv weight gradient that cardlab registers on wasm.
     expect(wasm[0].trainStepProfile!.top.map((k) => k.kernel)).toContain('Conv2DBackpropFilter');
     expect(formatProfiles(rows)).toMatch(/wasm naive training step: .* in [\d,]+ kernels of .* wall: \w+ \d+% \(\d+×\)/);
+  });
+
+  test('wasm data-parallel: a training-step row over DEFAULT_REPLICAS single-threaded replicas, with the first replica\'s profile', () => {
+    if (!efficient) return expect(rows.find((r) => r.variant === 'data-parallel')).toBeUndefined();
+    const row = rows.find((r) => r.variant === 'data-parallel')!;
+    expect(row).toMatchObject({ backend: 'wasm', replicas: DEFAULT_REPLICAS, threads: 1, forwardMs: null });
+    expect(row.trainStepError).toBeUndefined();
+    expect(row.trainStepMs).toBeGreaterThan(0);
+    expect(row.trainStepProfile!.top.map((k) => k.kernel)).toContain('Conv2DBackpropFilter');
+    expect(stderr).toMatch(new RegExp(`\\[wasm data-parallel\\] wasm \\(${DEFAULT_REPLICAS} replicas × 1 thread\\) loaded`));
+    expect(formatSpeedTable(rows)).toMatch(new RegExp(`wasm, ${DEFAULT_REPLICAS} replicas × 1 thread +data-parallel +— +— +[\\d.]+ m?s`));
   });
 
   test('the memory-efficient DenseNet gets a training-step row when it exists, a note when not', () => {

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { BACKENDS, BackendName } from '../tf';
 import { cifarBlockLayers } from '../densenet';
 import type { SpeedReportOptions } from '../../bench/speed';
+import { DEFAULT_REPLICAS } from '../parallel';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -43,6 +44,7 @@ interface SpeedCliOptions {
   python: string;
   threads: number;
   memoryEfficient: boolean;
+  replicas: number;
   json?: boolean;
   out?: string;
 }
@@ -60,6 +62,7 @@ export function speedReportOptions(opts: SpeedCliOptions): SpeedReportOptions {
     python: opts.python,
     threads: opts.threads,
     memoryEfficient: opts.memoryEfficient,
+    replicas: opts.replicas,
     json: opts.json,
     outDir: opts.out,
   };
@@ -81,7 +84,8 @@ export function registerSpeedCommand(bench: Command): void {
     .option('--no-torch', 'skip the PyTorch reference (bench/torch_densenet.py)')
     .option('--python <path>', 'python with PyTorch (Debian python3-torch)', '/usr/bin/python3')
     .option('--threads <n>', 'PyTorch threads', positiveInt, 2)
-    .option('--no-memory-efficient', 'skip the memory-efficient DenseNet training-step row')
+    .option('--no-memory-efficient', 'skip the memory-efficient DenseNet training-step rows')
+    .option('--replicas <n>', 'wasm: also time the memory-efficient step data-parallel over n replicas (one thread each; 1 = no such row)', positiveInt, DEFAULT_REPLICAS)
     .option('--json', 'print one JSON row per line instead of the table')
     .option('--out <dir>', 'where to write speed.json, speed-figure.json, speed.html (default bench/results)')
     .action(async (opts: SpeedCliOptions) => {

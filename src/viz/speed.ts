@@ -5,8 +5,11 @@
  */
 import type { PlotlyFigure } from './memory';
 
-/** The speed benchmark's two model variants (bench/speed.ts). */
-export type Variant = 'naive' | 'memory-efficient';
+/**
+ * The speed benchmark's model variants (bench/speed.ts): the naive DenseNet, the memory-efficient
+ * one, and the memory-efficient one trained data-parallel over wasm replicas (src/parallel).
+ */
+export type Variant = 'naive' | 'memory-efficient' | 'data-parallel';
 
 /** Where the kernel time of one run went (tf.profile): the kernels that took longest, and their share. */
 export interface KernelProfile {
@@ -34,6 +37,8 @@ export interface SpeedRow {
   repeats: number;
   /** PyTorch's intra-op threads; the wasm backend's XNNPACK threads; null for the other tfjs backends. */
   threads: number | null;
+  /** Data-parallel rows: the replicas (worker threads, each with `threads` XNNPACK threads). */
+  replicas?: number;
   trainableParams: number | null;
   /** Median milliseconds after one warm-up; null when not measured. */
   forwardMs: number | null;
