@@ -4,6 +4,7 @@ import * as path from 'path';
 import { runCli } from './helpers/cli';
 import { loadDataset } from '../src/data';
 import { evaluate, loadModel, readMetricsLog } from '../src/train';
+import { DEFAULT_REPLICAS } from '../src/parallel';
 
 let tmp: string;
 beforeAll(() => {
@@ -59,3 +60,20 @@ test('bad options are clear errors', async () => {
     if (saved !== undefined) process.env.CARDLAB_CIFAR10_DIR = saved;
   }
 });
+
+test('on wasm it trains data-parallel, one replica per core (--replicas 1: one process); --replicas needs wasm', async () => {
+  const parallel = JSON.parse(await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--json', '--progress', 'off', '--backend', 'wasm'));
+  expect(parallel).toMatchObject({ backend: 'wasm', replicas: DEFAULT_REPLICAS, history: [expect.objectContaining({ replicas: DEFAULT_REPLICAS })] });
+  const single = JSON.parse(await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--json', '--progress', 'off', '--backend', 'wasm', '--replicas', '1'));
+  expect(single).toMatchObject({ backend: 'wasm', replicas: 1 });
+  expect(single.history[0].replicas).toBeUndefined();
+  // The same training: same seed, same batches, batch norm over the whole batch.
+  expect(parallel.history[0].loss).toBeCloseTo(single.history[0].loss, 4);
+  expect(parallel.testAccuracy).toBeCloseTo(single.testAccuracy, 2);
+  const text = await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--progress', 'off', '--backend', 'wasm', '--replicas', '2');
+  expect(text).toMatch(/epochs on wasm \(2 replicas\)/);
+  expect(text).toMatch(/trained in .* on wasm \(2 replicas\)$/m);
+  await expect(runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--progress', 'off', '--backend', 'cpu', '--replicas', '2')).rejects.toThrow(
+    '--replicas 2 needs the wasm backend (this run uses cpu)',
+  );
+}, 120_000);

@@ -20,6 +20,7 @@ import { chooseProgressMode, formatDuration, ProgressReporter, PROGRESS_MODES, t
 import { saveModel } from '../train/fs-io';
 import { disposeOptimizer, OPTIMIZERS, type OptimizerName } from '../train/optimizer';
 import { SCHEDULES, type ScheduleName } from '../train/schedule';
+import { DEFAULT_REPLICAS } from '../parallel/data-parallel';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
@@ -43,6 +44,7 @@ interface TrainCliOptions {
   growth?: number;
   out?: string;
   backend?: BackendName;
+  replicas?: number;
   progress: ProgressMode | 'auto';
   json?: boolean;
 }
@@ -106,6 +108,11 @@ function confusionTable(evaluation: Evaluation): string {
   return [header, ...rows].join('\n');
 }
 
+/** "wasm", or "wasm (2 replicas)" for a data-parallel run. */
+function backendLabel(backend: string, replicas: number): string {
+  return replicas > 1 ? `${backend} (${replicas} replicas)` : backend;
+}
+
 export async function runTrain(opts: TrainCliOptions): Promise<void> {
   const backend = await initBackend(opts.backend);
   const recipe = defaultRecipe(opts.dataset);
@@ -122,13 +129,17 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
   };
   const data = loadDataset(opts.dataset, { seed: opts.seed, samples: opts.samples, testFraction: opts.testFraction, dataDir: opts.dataDir });
   const inputShape: [number, number, number] = [data.train.height, data.train.width, data.train.channels];
-  const model = buildDenseNet({ ...config, inputShape, classes: data.train.classes }, { seed: opts.seed });
+  const modelConfigFull = { ...config, inputShape, classes: data.train.classes };
+  const model = buildDenseNet(modelConfigFull, { seed: opts.seed });
+  // wasm runs tfjs's own kernels on one thread: one replica per core keeps every core busy (src/parallel).
+  const replicas = opts.replicas ?? (backend === 'wasm' ? DEFAULT_REPLICAS : 1);
+  if (replicas > 1 && backend !== 'wasm') throw new Error(`--replicas ${replicas} needs the wasm backend (this run uses ${backend})`);
   const say = (line: string) => { if (!opts.json) console.log(line); };
   say(data.description);
   say(
     `${variantName(config)} blocks ${config.blocks.join('-')}, k=${config.growthRate}, ${config.stem} stem: ` +
       `${model.countParams().toLocaleString('en-US')} parameters; ${settings.optimizer} lr ${settings.learningRate} (${settings.schedule}), ` +
-      `weight decay ${settings.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs on ${backend}` +
+      `weight decay ${settings.weightDecay}, batch ${settings.batchSize}, ${settings.epochs} epochs on ${backendLabel(backend, replicas)}` +
       (settings.augment.maxShift > 0 || settings.augment.mirror
         ? `; augmented: shifts ≤ ${settings.augment.maxShift} px${settings.augment.mirror ? ', mirroring' : ''}`
         : ''),
@@ -144,6 +155,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
   const { history, optimizer } = await trainModel(model, data.train, {
     ...settings,
     validation: data.test,
+    ...(replicas > 1 ? { dataParallel: { config: modelConfigFull, replicas } } : {}),
     metricsLog,
     progress,
     onEpochEnd: async (m) => {
@@ -157,6 +169,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
   const summary = {
     dataset: opts.dataset,
     backend,
+    replicas,
     model: { ...config, inputShape, classes: data.train.classes, parameters: model.countParams() },
     ...settings,
     trainSamples: data.train.count,
@@ -172,7 +185,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
     console.log(JSON.stringify(summary));
   } else {
     const correct = Math.round(final.accuracy * final.count);
-    console.log(`held-out accuracy ${(100 * final.accuracy).toFixed(2)}% (${correct}/${final.count}), loss ${final.loss.toFixed(4)}; trained in ${formatDuration(trainSeconds)} on ${backend}`);
+    console.log(`held-out accuracy ${(100 * final.accuracy).toFixed(2)}% (${correct}/${final.count}), loss ${final.loss.toFixed(4)}; trained in ${formatDuration(trainSeconds)} on ${backendLabel(backend, replicas)}`);
     console.log(confusionTable(final));
     if (opts.out) console.log(`saved ${path.join(opts.out, 'model.json')}, weights.bin, ${METRICS_FILE} and ${RUN_FILE}`);
   }
@@ -202,6 +215,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--growth <k>', 'growth rate k', positiveInt('--growth'))
     .option('--out <dir>', `save model.json + weights.bin (every epoch), ${METRICS_FILE} and ${RUN_FILE} here`)
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (default: the fastest that loads)').choices(BACKENDS))
+    .option('--replicas <n>', `wasm: train data-parallel over n replicas, one thread each, batch norm over the whole batch (default ${DEFAULT_REPLICAS}, one per core; 1 = one process)`, positiveInt('--replicas'))
     .addOption(new Option('--progress <mode>', 'progress on stderr: a bar on a terminal, lines otherwise').choices(['auto', ...PROGRESS_MODES]).default('auto'))
     .option('--json', 'print only the run summary as JSON on stdout')
     .action(async (opts: TrainCliOptions) => {

@@ -13,6 +13,8 @@ import { disposeOptimizer, makeOptimizer, setLearningRate, PAPER_MOMENTUM, type 
 import { ProgressReporter } from './progress';
 import { changesEveryStep, learningRateAt, type ScheduleName } from './schedule';
 import { decayedWeights, outputsProbabilities, trainStep, PAPER_WEIGHT_DECAY } from './step';
+import { DataParallelTrainer } from '../parallel/data-parallel';
+import type { DenseNetConfig } from '../densenet/config';
 
 export interface TrainOptions {
   epochs: number;
@@ -36,6 +38,12 @@ export interface TrainOptions {
   progress?: ProgressReporter;
   /** Called after each epoch with its metrics (e.g. to print a summary or save a checkpoint). */
   onEpochEnd?: (metrics: EpochMetrics) => void | Promise<void>;
+  /**
+   * Train data-parallel over wasm replicas (src/parallel): the configuration the model was built
+   * from, and how many replicas (default one per core). The model's weights are brought up to date
+   * before each validation and each onEpochEnd; the optimizer state stays in the replicas.
+   */
+  dataParallel?: { config: DenseNetConfig; replicas?: number };
 }
 
 export interface EpochMetrics {
@@ -53,11 +61,13 @@ export interface EpochMetrics {
   valSeconds?: number;
   samples: number;
   backend: string;
+  /** Data-parallel runs: the replicas (each a wasm backend in a worker thread). */
+  replicas?: number;
 }
 
 export interface TrainResult {
   history: EpochMetrics[];
-  /** Its state (momenta) can continue a run; free it with disposeOptimizer. */
+  /** Its state (momenta) can continue a run (not after a data-parallel run: that state was the replicas'); free it with disposeOptimizer. */
   optimizer: tf.Optimizer;
 }
 
@@ -81,11 +91,22 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
   // A last batch of one image would give batch norm a zero variance: skip it (the next shuffle differs).
   const steps = Math.max(1, Math.floor(train.count / batchSize) + (train.count % batchSize > 1 ? 1 : 0));
   const history: EpochMetrics[] = [];
+  let trainer: DataParallelTrainer | undefined;
+  const applyRate = async (rate: number) => (trainer ? trainer.setLearningRate(rate) : setLearningRate(optimizer, rate));
 
   try {
+    if (options.dataParallel) {
+      trainer = await DataParallelTrainer.start({
+        config: options.dataParallel.config,
+        model,
+        optimizer: { name: options.optimizer, learningRate: options.learningRate, momentum: options.momentum ?? PAPER_MOMENTUM },
+        weightDecay,
+        replicas: options.dataParallel.replicas,
+      });
+    }
     for (let epoch = 0; epoch < epochs; epoch++) {
       const learningRate = learningRateAt(schedule, options.learningRate, epoch, epochs);
-      setLearningRate(optimizer, learningRate);
+      await applyRate(learningRate);
       const order = shuffledIndices(train.count, seed * 1000003 + epoch);
       const augmentRandom = seededRandom(seed * 1000003 + epoch + 7919);
       progress?.startEpoch(epoch, epochs, steps);
@@ -95,12 +116,12 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
       let seen = 0;
       for (let step = 0; step < steps; step++) {
         if (step > 0 && changesEveryStep(schedule)) {
-          setLearningRate(optimizer, learningRateAt(schedule, options.learningRate, epoch + step / steps, epochs));
+          await applyRate(learningRateAt(schedule, options.learningRate, epoch + step / steps, epochs));
         }
         const ids = order.subarray(step * batchSize, Math.min(train.count, (step + 1) * batchSize));
         const { x, y } = options.augment ? toTensors(augment(subset(train, ids), options.augment, augmentRandom)) : toTensors(train, ids);
         try {
-          const result = await trainStep(model, x, y, stepOptions);
+          const result = trainer ? await trainer.step(x, y) : await trainStep(model, x, y, stepOptions);
           if (!Number.isFinite(result.loss)) {
             throw new Error(`the loss became ${result.loss} at epoch ${epoch + 1}, step ${step + 1}: lower the learning rate`);
           }
@@ -122,7 +143,9 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
         seconds: (performance.now() - started) / 1000,
         samples: seen,
         backend: tf.getBackend(),
+        ...(trainer ? { replicas: trainer.replicaCount } : {}),
       };
+      await trainer?.pullWeights(); // validation and checkpoints see the trained weights
       if (validation) {
         const valStarted = performance.now();
         const result = await evaluate(model, validation, Math.max(batchSize, 128));
@@ -135,6 +158,8 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
   } catch (err) {
     disposeOptimizer(optimizer); // the caller never gets it
     throw err;
+  } finally {
+    await trainer?.close();
   }
   return { history, optimizer };
 }
