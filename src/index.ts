@@ -39,6 +39,8 @@ export {
   defaultRecipe, PAPER_RECIPE, PAPER_WEIGHT_DECAY, PAPER_MOMENTUM,
 } from './train';
 export type { TrainOptions, TrainResult, EpochMetrics, Evaluation, OptimizerName, ScheduleName, Recipe } from './train';
+export { DataParallelTrainer, replicasAvailable, DEFAULT_REPLICAS } from './parallel';
+export type { DataParallelOptions } from './parallel';
 export { osrSchedule, DEFAULT_OSR_SETTINGS, toReviewResponse } from './cards/scheduling/osr';
 export type { OsrSettings, ReviewResponse } from './cards/scheduling/osr';
 export { DueDateHistogram } from './cards/scheduling/histogram';

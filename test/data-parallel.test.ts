@@ -2,12 +2,13 @@
  * Data-parallel training (src/parallel): the cross-replica sum under races and failures, and that
  * replicas in worker threads train the same model as one process with the whole batch.
  */
+import { spawnSync } from 'child_process';
 import path from 'path';
 import { Worker } from 'worker_threads';
 import { initBackend, tf } from '../src/tf';
 import { buildDenseNet, cifarConfig, DenseNetConfig } from '../src/densenet';
 import { disposeOptimizer, makeOptimizer, trainStep } from '../src/train';
-import { DataParallelTrainer, splitRows } from '../src/parallel';
+import { DataParallelTrainer, DEFAULT_REPLICAS, splitRows } from '../src/parallel';
 import { createSharedSumBuffer } from '../src/parallel/shared-sum';
 import { assertBuilt } from './helpers/built';
 
@@ -186,4 +187,22 @@ describe('DataParallelTrainer: failures are errors, not hangs', () => {
     );
     model.dispose();
   }, 60_000);
+});
+
+describe('replicasAvailable: how many replicas training uses by default', () => {
+  const ROOT = path.join(__dirname, '..');
+  const ask = (flags: string[], backend: string) => {
+    const script = `const { initBackend } = require('./dist/src/tf'); const { replicasAvailable } = require('./dist/src/parallel');
+      initBackend(${JSON.stringify(backend)}).then(() => console.log(replicasAvailable()));`;
+    const r = spawnSync(process.execPath, [...flags, '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+    return Number(r.stdout.trim());
+  };
+
+  test('one per core on wasm; 1 on the cpu backend and where worker threads are refused (the cell sandbox\'s permission model)', () => {
+    expect(ask([], 'wasm')).toBe(DEFAULT_REPLICAS);
+    expect(ask([], 'cpu')).toBe(1);
+    expect(ask(['--experimental-permission', '--allow-fs-read=*'], 'wasm')).toBe(1);
+    expect(ask(['--experimental-permission', '--allow-fs-read=*', '--allow-worker'], 'wasm')).toBe(DEFAULT_REPLICAS);
+  }, 120_000);
 });

@@ -20,7 +20,7 @@ import { chooseProgressMode, formatDuration, ProgressReporter, PROGRESS_MODES, t
 import { saveModel } from '../train/fs-io';
 import { disposeOptimizer, OPTIMIZERS, type OptimizerName } from '../train/optimizer';
 import { SCHEDULES, type ScheduleName } from '../train/schedule';
-import { DEFAULT_REPLICAS } from '../parallel/data-parallel';
+import { DEFAULT_REPLICAS, replicasAvailable } from '../parallel/data-parallel';
 
 export const METRICS_FILE = 'metrics.jsonl';
 export const RUN_FILE = 'run.json';
@@ -132,7 +132,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
   const modelConfigFull = { ...config, inputShape, classes: data.train.classes };
   const model = buildDenseNet(modelConfigFull, { seed: opts.seed });
   // wasm runs tfjs's own kernels on one thread: one replica per core keeps every core busy (src/parallel).
-  const replicas = opts.replicas ?? (backend === 'wasm' ? DEFAULT_REPLICAS : 1);
+  const replicas = opts.replicas ?? replicasAvailable();
   if (replicas > 1 && backend !== 'wasm') throw new Error(`--replicas ${replicas} needs the wasm backend (this run uses ${backend})`);
   const say = (line: string) => { if (!opts.json) console.log(line); };
   say(data.description);

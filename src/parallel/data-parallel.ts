@@ -39,6 +39,17 @@ export interface DataParallelOptions {
 /** One replica per core (at least 2, at most 8). */
 export const DEFAULT_REPLICAS = Math.min(8, Math.max(2, os.availableParallelism()));
 
+/**
+ * How many replicas training here should use: DEFAULT_REPLICAS on the wasm backend when this process
+ * may start worker threads, else 1 (one process: other backends thread themselves, and Node's
+ * permission model, as in the notebook-cell sandbox, refuses workers without --allow-worker).
+ */
+export function replicasAvailable(): number {
+  const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
+  const workersAllowed = !permission || permission.has('worker');
+  return tf.getBackend() === 'wasm' && workersAllowed ? DEFAULT_REPLICAS : 1;
+}
+
 /** The replica worker: next to this module when compiled, else in the build (tests run the sources). */
 function workerScript(): string {
   const candidates = [path.join(__dirname, 'replica-worker.js'), path.join(__dirname, '..', '..', 'dist', 'src', 'parallel', 'replica-worker.js')];

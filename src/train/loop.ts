@@ -13,7 +13,7 @@ import { disposeOptimizer, makeOptimizer, setLearningRate, PAPER_MOMENTUM, type 
 import { ProgressReporter } from './progress';
 import { changesEveryStep, learningRateAt, type ScheduleName } from './schedule';
 import { decayedWeights, outputsProbabilities, trainStep, PAPER_WEIGHT_DECAY } from './step';
-import { DataParallelTrainer } from '../parallel/data-parallel';
+import { DataParallelTrainer, replicasAvailable } from '../parallel/data-parallel';
 import type { DenseNetConfig } from '../densenet/config';
 
 export interface TrainOptions {
@@ -40,7 +40,8 @@ export interface TrainOptions {
   onEpochEnd?: (metrics: EpochMetrics) => void | Promise<void>;
   /**
    * Train data-parallel over wasm replicas (src/parallel): the configuration the model was built
-   * from, and how many replicas (default one per core). The model's weights are brought up to date
+   * from, and how many replicas (default `replicasAvailable()`: one per core on wasm where worker
+   * threads may start, else 1, i.e. in this process). The model's weights are brought up to date
    * before each validation and each onEpochEnd; the optimizer state stays in the replicas.
    */
   dataParallel?: { config: DenseNetConfig; replicas?: number };
@@ -95,13 +96,14 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
   const applyRate = async (rate: number) => (trainer ? trainer.setLearningRate(rate) : setLearningRate(optimizer, rate));
 
   try {
-    if (options.dataParallel) {
+    const replicas = options.dataParallel ? (options.dataParallel.replicas ?? replicasAvailable()) : 1;
+    if (options.dataParallel && replicas > 1) {
       trainer = await DataParallelTrainer.start({
         config: options.dataParallel.config,
         model,
         optimizer: { name: options.optimizer, learningRate: options.learningRate, momentum: options.momentum ?? PAPER_MOMENTUM },
         weightDecay,
-        replicas: options.dataParallel.replicas,
+        replicas,
       });
     }
     for (let epoch = 0; epoch < epochs; epoch++) {
