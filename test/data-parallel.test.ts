@@ -7,7 +7,8 @@ import path from 'path';
 import { Worker } from 'worker_threads';
 import { initBackend, tf } from '../src/tf';
 import { buildDenseNet, cifarConfig, DenseNetConfig } from '../src/densenet';
-import { disposeOptimizer, makeOptimizer, trainStep } from '../src/train';
+import { disposeOptimizer, makeOptimizer, trainModel, trainStep } from '../src/train';
+import { subset, syntheticStripes } from '../src/data';
 import { DataParallelTrainer, DEFAULT_REPLICAS, splitRows } from '../src/parallel';
 import { createSharedSumBuffer } from '../src/parallel/shared-sum';
 import { assertBuilt } from './helpers/built';
@@ -146,6 +147,44 @@ describe('DataParallelTrainer: the same training as one process with the whole b
     tf.dispose([x, y]);
     model.dispose();
   });
+});
+
+describe('trainModel with dataParallel', () => {
+  const config = cifarConfig({ depth: 16, growthRate: 6, bottleneck: true, compression: 0.5, classes: 4, inputShape: [12, 12, 3], memoryEfficient: true });
+  const data = syntheticStripes({ count: 22, classes: 4, size: 12, channels: 3, seed: 2 });
+  const run = async (dataParallel?: { config: DenseNetConfig; replicas?: number }) => {
+    const model = buildDenseNet(config, { seed: 5 });
+    const { history, optimizer } = await trainModel(model, data, { epochs: 2, batchSize: 8, optimizer: 'sgd', learningRate: 0.05, validation: data, dataParallel });
+    disposeOptimizer(optimizer);
+    const weights = model.weights.map((w) => w.read().dataSync().slice());
+    model.dispose();
+    return { history, weights };
+  };
+
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  test('the same epochs as in one process (losses, validation on the pulled weights, final weights); a last batch smaller than the replicas is skipped', async () => {
+    const one = await run();
+    const three = await run({ config, replicas: 3 });
+    // 22 images in batches of 8: 8, 8 and 6 (each replica gets a row); with 3 replicas a last batch of 2 would be skipped.
+    expect(one.history.map((e) => e.samples)).toEqual([22, 22]);
+    expect(three.history.map((e) => [e.samples, e.replicas])).toEqual([[22, 3], [22, 3]]);
+    for (let e = 0; e < 2; e++) {
+      expect(three.history[e].loss).toBeCloseTo(one.history[e].loss, 5);
+      expect(three.history[e].valLoss!).toBeCloseTo(one.history[e].valLoss!, 4);
+    }
+    const diff = Math.max(...one.weights.map((w, i) => Math.max(...w.map((v, j) => Math.abs(v - three.weights[i][j])))));
+    expect(diff).toBeLessThan(1e-4);
+    const smallLast = buildDenseNet(config, { seed: 5 });
+    const { history, optimizer } = await trainModel(smallLast, subset(data, Array.from({ length: 18 }, (_, i) => i)), {
+      epochs: 1, batchSize: 8, optimizer: 'sgd', learningRate: 0.05, dataParallel: { config, replicas: 3 },
+    });
+    expect(history[0].samples).toBe(16);
+    disposeOptimizer(optimizer);
+    smallLast.dispose();
+  }, 120_000);
 });
 
 describe('DataParallelTrainer: failures are errors, not hangs', () => {

@@ -89,14 +89,16 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
     decayed: decayedWeights(model),
     probabilities: outputsProbabilities(model),
   };
-  // A last batch of one image would give batch norm a zero variance: skip it (the next shuffle differs).
-  const steps = Math.max(1, Math.floor(train.count / batchSize) + (train.count % batchSize > 1 ? 1 : 0));
+  const replicas = options.dataParallel ? (options.dataParallel.replicas ?? replicasAvailable()) : 1;
+  // A last batch of one image would give batch norm a zero variance, and each replica needs a row:
+  // skip a last batch smaller than that (the next shuffle differs).
+  const smallest = Math.max(2, replicas);
+  const steps = Math.max(1, Math.floor(train.count / batchSize) + (train.count % batchSize >= smallest ? 1 : 0));
   const history: EpochMetrics[] = [];
   let trainer: DataParallelTrainer | undefined;
   const applyRate = async (rate: number) => (trainer ? trainer.setLearningRate(rate) : setLearningRate(optimizer, rate));
 
   try {
-    const replicas = options.dataParallel ? (options.dataParallel.replicas ?? replicasAvailable()) : 1;
     if (options.dataParallel && replicas > 1) {
       trainer = await DataParallelTrainer.start({
         config: options.dataParallel.config,
