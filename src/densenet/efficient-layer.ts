@@ -11,7 +11,7 @@
 import { tf } from '../tf';
 import { bottleneckChannels } from './config';
 import { efficientDenseBlockOp, UnitWeights } from './efficient';
-import { BN_EPSILON, BN_MOMENTUM, DenseBlockFn } from './layers';
+import { BN_EPSILON, BN_MOMENTUM, DenseBlockFn, updateMovingAverage } from './layers';
 import { blockOutputName, denseLayerName } from './names';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
@@ -151,15 +151,8 @@ export class EfficientDenseBlock extends tf.layers.Layer {
       // Exactly tf.layers.batchNormalization's update, once per training forward pass.
       onBatchStatistics: (l, u, mean, variance) => {
         const unit = this.unitVariables[l][u];
-        for (const [variable, value] of [
-          [unit.movingMean, mean],
-          [unit.movingVariance, variance],
-        ] as const) {
-          tf.tidy(() => {
-            const orig = variable.read();
-            variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - momentum)));
-          });
-        }
+        updateMovingAverage(unit.movingMean, mean, momentum);
+        updateMovingAverage(unit.movingVariance, variance, momentum);
       },
     });
   }

@@ -25,6 +25,18 @@ type T = tf.SymbolicTensor;
 export const BN_EPSILON = 1.001e-5;
 export const BN_MOMENTUM = 0.9;
 
+/**
+ * A batch norm's moving statistic after one training batch, exactly as tf.layers.batchNormalization
+ * updates it: v ← v − (v − batch value)·(1 − momentum). For batch norms computed outside that layer
+ * (the memory-efficient block, the data-parallel replicas' synchronised batch norm).
+ */
+export function updateMovingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const orig = variable.read();
+    variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - momentum)));
+  });
+}
+
 /** What every layer function needs besides its input: dropout and weight initialization. */
 export class BuildContext {
   private seedCounter: number | undefined;

@@ -10,6 +10,7 @@
  */
 import { tf } from '../tf';
 import { batchMoments, sumAcrossReplicas } from './batch-statistics';
+import { updateMovingAverage } from '../densenet/layers';
 
 /** The fields of tfjs-layers' BatchNormalization used here (its class is not exported as a type). */
 interface BatchNormLayer extends tf.layers.Layer {
@@ -32,15 +33,8 @@ function syncedBatchNorm(layer: BatchNormLayer, x: tf.Tensor, gamma: tf.Tensor1D
     const [input, g, b] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
     const save = args[3] as tf.GradSaveFunc;
     const { mean, variance } = batchMoments(input, axes);
-    for (const [variable, value] of [
-      [layer.movingMean, mean],
-      [layer.movingVariance, variance],
-    ] as const) {
-      tf.tidy(() => {
-        const orig = variable.read();
-        variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), 1 - layer.momentum)));
-      });
-    }
+    updateMovingAverage(layer.movingMean, mean, layer.momentum);
+    updateMovingAverage(layer.movingVariance, variance, layer.momentum);
     const value = tf.batchNorm(input, mean, variance, b, g, layer.epsilon);
     save([input, mean, variance, g]);
     return {
