@@ -219,6 +219,23 @@ describe('DataParallelTrainer: failures are errors, not hangs', () => {
     model.dispose();
   }, 60_000);
 
+  test('a script that never closes its trainer still ends when its work is done (idle replicas do not hold the process)', () => {
+    const script = `
+      const { tf, initBackend } = require('./dist/src/tf');
+      const { buildDenseNet, cifarConfig } = require('./dist/src/densenet');
+      const { DataParallelTrainer } = require('./dist/src/parallel');
+      (async () => {
+        await initBackend('wasm');
+        const config = cifarConfig(${JSON.stringify({ depth: 16, growthRate: 6, bottleneck: true, compression: 0.5, classes: 5, inputShape: [12, 12, 3], memoryEfficient: true })});
+        const model = buildDenseNet(config, { seed: 1 });
+        const trainer = await DataParallelTrainer.start({ config, model, optimizer: { name: 'sgd', learningRate: 0.1 }, weightDecay: 0, replicas: 2 });
+        const { loss } = await trainer.step(tf.randomNormal([4, 12, 12, 3]), tf.oneHot(tf.tensor1d([0, 1, 2, 3], 'int32'), 5));
+        console.log(Number.isFinite(loss) ? 'stepped' : 'bad loss');
+      })();`;
+    const r = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8', timeout: 60_000 });
+    expect({ status: r.status, signal: r.signal, stdout: r.stdout.trim() }).toEqual({ status: 0, signal: null, stdout: 'stepped' });
+  }, 70_000);
+
   test('a configuration whose weights do not match the model: start rejects naming the weight', async () => {
     const model = buildDenseNet({ ...config, growthRate: 4 }, { seed: 1 });
     await expect(DataParallelTrainer.start({ config, model, optimizer: { name: 'sgd', learningRate: 0.1 }, weightDecay: 0, replicas: 2 })).rejects.toThrow(
