@@ -79,6 +79,12 @@ function lossAndGrads(model: tf.LayersModel, x: tf.Tensor, projection: tf.Tensor
   });
 }
 
+/** The model with its efficient blocks' keepBottleneck set. */
+function keepingBottlenecks(model: tf.LayersModel, keep: boolean): tf.LayersModel {
+  for (const layer of model.layers) if (layer instanceof EfficientDenseBlock) layer.keepBottleneck = keep;
+  return model;
+}
+
 function copyWeights(from: tf.LayersModel, to: tf.LayersModel): void {
   to.setWeights(from.getWeights());
 }
@@ -106,14 +112,16 @@ describe.each(BACKENDS)('memory-efficient dense block on %s', (backend) => {
     }
   });
 
-  for (const [label, c] of [
-    ['DenseNet-B (BN-ReLU-Conv1×1-BN-ReLU-Conv3×3)', BC],
-    ['DenseNet (BN-ReLU-Conv3×3)', PLAIN],
-    ['with dropout (seeded masks)', { ...BC, dropRate: 0.3 }],
+  for (const [label, c, keep] of [
+    ['DenseNet-B (BN-ReLU-Conv1×1-BN-ReLU-Conv3×3)', BC, false],
+    ['DenseNet (BN-ReLU-Conv3×3)', PLAIN, false],
+    ['with dropout (seeded masks)', { ...BC, dropRate: 0.3 }, false],
+    ['DenseNet-B, bottleneck outputs kept (keepBottleneck)', BC, true],
+    ['with dropout, bottleneck outputs kept', { ...BC, dropRate: 0.3 }, true],
   ] as const) {
     test(`training: same output, loss and gradients of every weight and of the input — ${label}`, () => {
       const naive = blockModel(c, false);
-      const efficient = blockModel(c, true);
+      const efficient = keepingBottlenecks(blockModel(c, true), keep);
       const { x, projection } = data(c);
       const n = lossAndGrads(naive, x, projection);
       const e = lossAndGrads(efficient, x, projection);
@@ -171,8 +179,25 @@ describe.each(BACKENDS)('memory-efficient dense block on %s', (backend) => {
     efficient.dispose();
   });
 
-  test('no tensor leaks: tf.memory().numTensors is constant across training steps', () => {
-    const efficient = blockModel(BC, true);
+  test('keepBottleneck: the backward pass recomputes no 1×1 conv (one Conv2D per conv, not one more per layer)', async () => {
+    const convCalls = async (keep: boolean) => {
+      const efficient = keepingBottlenecks(blockModel(BC, true), keep);
+      const { x, projection } = data(BC);
+      const info = await tf.profile(() => {
+        tf.dispose(lossAndGrads(efficient, x, projection) as unknown as tf.Tensor[]);
+      });
+      tf.dispose([x, projection]);
+      efficient.dispose();
+      return info.kernels.filter((k) => k.name === 'Conv2D').length;
+    };
+    // lossAndGrads runs the block 3 times (tf.grad, variableGrads, inference), 2 of them with a backward pass.
+    const forwardConvs = 3 * BC.layers * 2;
+    expect(await convCalls(false)).toBe(forwardConvs + 2 * BC.layers);
+    expect(await convCalls(true)).toBe(forwardConvs);
+  });
+
+  test.each([false, true])('no tensor leaks: tf.memory().numTensors is constant across training steps (keepBottleneck %s)', (keep) => {
+    const efficient = keepingBottlenecks(blockModel(BC, true), keep);
     const { x, projection } = data(BC);
     const optimizer = tf.train.momentum(0.01, 0.9);
     const step = () =>

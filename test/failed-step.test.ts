@@ -11,7 +11,7 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { tf, useBackend } from '../src/tf';
-import { buildDenseNet, cifarConfig } from '../src/densenet';
+import { buildDenseNet, cifarConfig, EfficientDenseBlock } from '../src/densenet';
 import { makeOptimizer, trainStep } from '../src/train';
 import { WASM_THREADS_ENV } from '../src/backend/wasm-threads';
 import { assertBuilt } from './helpers/built';
@@ -67,11 +67,12 @@ describe('a failed gradient computation frees what its tape kept', () => {
     x.dispose();
   });
 
-  test('a DenseNet step whose memory-efficient block fails midway (and a naive one): no tensor left, the next step trains', async () => {
-    for (const memoryEfficient of [true, false]) {
+  test('a DenseNet step whose memory-efficient block fails midway (also keeping bottleneck outputs; and a naive one): no tensor left, the next step trains', async () => {
+    for (const [memoryEfficient, keepBottleneck] of [[true, false], [true, true], [false, false]]) {
       let layersSeen = 0;
       const config = cifarConfig({ depth: 16, growthRate: 6, bottleneck: true, compression: 0.5, classes: 3, inputShape: [8, 8, 3], memoryEfficient, dropRate: 0.2 });
       const model = buildDenseNet(config, { seed: 1 });
+      for (const layer of model.layers) if (layer instanceof EfficientDenseBlock) layer.keepBottleneck = keepBottleneck;
       const x = tf.randomNormal([4, 8, 8, 3], 0, 1, 'float32', 2);
       const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0], 'int32'), 3);
       const optimizer = makeOptimizer('sgd', 0.1);

@@ -12,6 +12,8 @@
  * - backward: walks the layers from last to first and, for each, recomputes
  *   concat → BN → ReLU → Conv1×1 (and BN → ReLU of the bottleneck) from the
  *   saved maps, then applies a hand-written backward with public kernels.
+ *   With `keepBottleneck` the forward also keeps each Conv1×1 output (4k maps a
+ *   layer, still linear in depth) and the backward skips that recomputation.
  *
  * Why the whole block and not one op per layer: the tfjs 4.22 engine keeps
  * every gradient an op returns until the end of `tf.grads` (tape.ts adds it to
@@ -51,6 +53,11 @@ export interface EfficientBlockOptions {
   dropRate?: number;
   /** dropoutSeeds[layer][unit]: the seed the naive Dropout layer would use (undefined = random). */
   dropoutSeeds?: (number | undefined)[][];
+  /**
+   * Keep each bottleneck layer's 1×1-conv output (4k maps per layer, memory linear in depth) for the
+   * backward pass instead of recomputing it there: less work, more memory (default false).
+   */
+  keepBottleneck?: boolean;
   /** Called once per unit in a training forward pass with its batch mean and variance. */
   onBatchStatistics?: (layer: number, unit: number, mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
 }
@@ -174,6 +181,7 @@ function channels(x: tf.Tensor4D, begin: number, width: number): tf.Tensor4D {
 export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[], options: EfficientBlockOptions): tf.Tensor4D {
   const { training, epsilon } = options;
   const dropRate = training ? (options.dropRate ?? 0) : 0;
+  const keepBottleneck = training && (options.keepBottleneck ?? false);
   const trainable = layers.flatMap((units) => units.flatMap((u) => [u.gamma, u.beta, u.kernel]));
   if (layers.length === 0 || layers.some((units) => units.length === 0)) {
     throw new Error('a dense block needs at least one layer, each with at least one BN-ReLU-Conv unit');
@@ -191,6 +199,7 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
     let prefixStats = training ? batchStats(input) : undefined;
     const innerStats: tf.Tensor1D[] = [];
     const masks: tf.Tensor4D[] = [];
+    const kept: tf.Tensor4D[] = [];
     let nextStats: Stats | undefined;
     try {
       layers.forEach((units, l) => {
@@ -207,6 +216,7 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
               masks.push(mask);
               h = tf.mul(h, mask);
             }
+            if (keepBottleneck && u < units.length - 1) kept.push(tf.keep(h));
           });
           if (training) {
             // The new maps' statistics, once: every later layer's first BN reads them.
@@ -227,19 +237,20 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
       });
     } catch (err) {
       // Kept tensors outlive the tidies: a block that fails (e.g. out of memory) frees them itself.
-      tf.dispose([...masks, ...innerStats]);
+      tf.dispose([...masks, ...innerStats, ...kept]);
       if (nextStats) tf.dispose([nextStats.mean, nextStats.variance]);
       if (prefixStats) tf.dispose([prefixStats.mean, prefixStats.variance]);
       if (prefix !== input) prefix.dispose();
       throw err;
     }
     const value = prefix;
-    // Kept: the output (every map), the block's batch statistics, the inner BNs' and the dropout masks.
+    // Kept: the output (every map), the block's batch statistics, the inner BNs', the dropout masks
+    // and (keepBottleneck) the bottleneck outputs.
     const statsSaved = prefixStats ? [prefixStats.mean, prefixStats.variance] : [];
-    save([value, ...statsSaved, ...innerStats, ...masks]);
+    save([value, ...statsSaved, ...innerStats, ...masks, ...kept]);
     // save() keeps its own references: ours go (the masks were kept by every training step before).
     if (prefixStats) tf.dispose(statsSaved);
-    tf.dispose([...innerStats, ...masks]);
+    tf.dispose([...innerStats, ...masks, ...kept]);
     return { value, gradFunc: (dy: tf.Tensor4D, saved: tf.Tensor[]) => blockBackward(dy, saved) };
   });
 
@@ -250,12 +261,21 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
     const innerStats: Stats[][] = layers.map((units) =>
       units.slice(1).map(() => (training ? { mean: saved[k++] as tf.Tensor1D, variance: saved[k++] as tf.Tensor1D } : (undefined as unknown as Stats))),
     );
-    const masks = saved.slice(k) as tf.Tensor4D[];
+    const maskCount = dropRate > 0 ? layers.reduce((n, units) => n + units.length, 0) : 0;
+    const masks = saved.slice(k, k + maskCount) as tf.Tensor4D[];
+    const kept = saved.slice(k + maskCount) as tf.Tensor4D[];
     const maskOf = (l: number, u: number): tf.Tensor4D | undefined => {
       if (dropRate <= 0) return undefined;
       let index = 0;
       for (let i = 0; i < l; i++) index += layers[i].length;
       return masks[index + u];
+    };
+    /** The saved input of unit u + 1 of layer l (keepBottleneck), else undefined. */
+    const keptInput = (l: number, u: number): tf.Tensor4D | undefined => {
+      if (!keepBottleneck) return undefined;
+      let index = 0;
+      for (let i = 0; i < l; i++) index += layers[i].length - 1;
+      return kept[index + u];
     };
     // G: ∂L/∂(channels 0 … C_{ℓ+1} of the block output), summed over the layers after ℓ.
     let G = dOut;
@@ -277,9 +297,14 @@ export function efficientDenseBlockOp(x0: tf.Tensor4D, layers: DenseLayerUnits[]
           const p = bnRelu(inputs[u], unit, stats, epsilon);
           parts.push(p);
           if (u < units.length - 1) {
-            const h = conv(p.r, unit.kernel);
-            const mask = maskOf(l, u);
-            inputs.push(mask ? tf.mul(h, mask) : h);
+            const saved = keptInput(l, u);
+            if (saved) {
+              inputs.push(saved);
+            } else {
+              const h = conv(p.r, unit.kernel);
+              const mask = maskOf(l, u);
+              inputs.push(mask ? tf.mul(h, mask) : h);
+            }
           }
         });
         let d = channels(G, width, growth);

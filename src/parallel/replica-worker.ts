@@ -11,7 +11,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { WASM_THREADS_ENV } from '../backend/wasm-threads';
 import { initBackend, tf } from '../tf';
-import { buildDenseNet } from '../densenet';
+import { buildDenseNet, EfficientDenseBlock } from '../densenet';
 import { makeOptimizer, setLearningRate } from '../train/optimizer';
 import { trainStep } from '../train/step';
 import { setReplicaGroup } from './batch-statistics';
@@ -32,6 +32,8 @@ async function main(setup: ReplicaSetup): Promise<void> {
     const model = buildDenseNet(setup.config);
     writeWeights(model, setup.weights);
     synchronizeBatchNorm(model);
+    // Each replica has its own 4 GB for part of the batch: keep the bottleneck outputs, skip their recomputation.
+    for (const layer of model.layers) if (layer instanceof EfficientDenseBlock) layer.keepBottleneck = true;
     setReplicaGroup(group);
     const optimizer = makeOptimizer(setup.optimizer.name, setup.optimizer.learningRate, setup.optimizer.momentum);
     const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
