@@ -195,7 +195,8 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
     if (options.memoryEfficient && !efficient.ok) notes.push(`memory-efficient DenseNet: not measured (${efficient.reason})`);
 
     for (const backend of options.backends) {
-      const replicas = options.replicas ?? 0;
+      // Each replica needs a row of the batch.
+      const replicas = Math.min(options.replicas ?? 0, options.batch);
       const variants: Variant[] = efficient.ok ? ['naive', 'memory-efficient'] : ['naive'];
       if (efficient.ok && backend === 'wasm' && replicas > 1) variants.push('data-parallel');
       // A backend whose naive forward pass did not finish in time will not finish a training step

@@ -73,6 +73,9 @@ test('on wasm it trains data-parallel, one replica per core (--replicas 1: one p
   const text = await runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--progress', 'off', '--backend', 'wasm', '--replicas', '2');
   expect(text).toMatch(/epochs on wasm \(2 replicas\)/);
   expect(text).toMatch(/trained in .* on wasm \(2 replicas\)$/m);
+  // Each replica needs a row: a batch of one trains in one process.
+  const one = JSON.parse(await runCli('train', '--dataset', 'synthetic', '--samples', '12', '--epochs', '1', '--batch', '1', '--json', '--progress', 'off', '--backend', 'wasm'));
+  expect(one).toMatchObject({ replicas: 1, batchSize: 1 });
   await expect(runCli('train', '--dataset', 'synthetic', '--samples', '64', '--epochs', '1', '--progress', 'off', '--backend', 'cpu', '--replicas', '2')).rejects.toThrow(
     '--replicas 2 needs the wasm backend (this run uses cpu)',
   );

@@ -41,7 +41,7 @@ export interface TrainOptions {
   /**
    * Train data-parallel over wasm replicas (src/parallel): the configuration the model was built
    * from, and how many replicas (default `replicasAvailable()`: one per core on wasm where worker
-   * threads may start, else 1, i.e. in this process). The model's weights are brought up to date
+   * threads may start, else 1, i.e. in this process; at most the batch size). The model's weights are brought up to date
    * before each validation and each onEpochEnd; the optimizer state stays in the replicas.
    */
   dataParallel?: { config: DenseNetConfig; replicas?: number };
@@ -89,7 +89,7 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
     decayed: decayedWeights(model),
     probabilities: outputsProbabilities(model),
   };
-  const replicas = options.dataParallel ? (options.dataParallel.replicas ?? replicasAvailable()) : 1;
+  const replicas = options.dataParallel ? (options.dataParallel.replicas ?? Math.min(replicasAvailable(), batchSize)) : 1;
   // A last batch of one image would give batch norm a zero variance, and each replica needs a row:
   // skip a last batch smaller than that (the next shuffle differs).
   const smallest = Math.max(2, replicas);
