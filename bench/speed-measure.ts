@@ -63,7 +63,7 @@ function median(values: number[]): number {
  * of the backend (a tf.customGrad op such as the memory-efficient block is profiled as one entry
  * around the kernels it runs, which are listed themselves) are left out, so no time counts twice.
  */
-export function summarizeProfile(info: Awaited<ReturnType<typeof tf.profile>>, wallMs: number, backend: string, top = 8): KernelProfile {
+export function summarizeProfile(info: { kernels: readonly { name: string; kernelTimeMs: unknown }[] }, wallMs: number, backend: string, top = 8): KernelProfile {
   const byName = new Map<string, { ms: number; calls: number }>();
   let kernelMs = 0;
   let kernels = 0;
@@ -141,7 +141,7 @@ export async function measureSpeed(spec: SpeedSpec, send: (message: SpeedMessage
       const start = performance.now();
       if (trainer && p === 'trainStep') {
         const { kernels } = await trainer.profileStep(x, y);
-        return summarizeProfile({ kernels } as unknown as Awaited<ReturnType<typeof tf.profile>>, performance.now() - start, backend, profileTop);
+        return summarizeProfile({ kernels }, performance.now() - start, backend, profileTop);
       }
       const info = await tf.profile(runs[p]);
       return summarizeProfile(info, performance.now() - start, backend, profileTop);

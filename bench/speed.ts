@@ -194,9 +194,9 @@ export async function benchSpeed(options: SpeedBenchOptions): Promise<{ rows: Sp
     const efficient = options.memoryEfficient ? memoryEfficientAvailability() : { ok: false as const, reason: '' };
     if (options.memoryEfficient && !efficient.ok) notes.push(`memory-efficient DenseNet: not measured (${efficient.reason})`);
 
+    // Each replica needs a row of the batch.
+    const replicas = Math.min(options.replicas ?? 0, options.batch);
     for (const backend of options.backends) {
-      // Each replica needs a row of the batch.
-      const replicas = Math.min(options.replicas ?? 0, options.batch);
       const variants: Variant[] = efficient.ok ? ['naive', 'memory-efficient'] : ['naive'];
       if (efficient.ok && backend === 'wasm' && replicas > 1) variants.push('data-parallel');
       // A backend whose naive forward pass did not finish in time will not finish a training step

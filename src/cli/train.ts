@@ -132,7 +132,7 @@ export async function runTrain(opts: TrainCliOptions): Promise<void> {
   const modelConfigFull = { ...config, inputShape, classes: data.train.classes };
   const model = buildDenseNet(modelConfigFull, { seed: opts.seed });
   // wasm runs tfjs's own kernels on one thread: one replica per core keeps every core busy (src/parallel).
-  const replicas = opts.replicas ?? Math.min(replicasAvailable(), settings.batchSize); // each replica needs a row
+  const replicas = opts.replicas ?? replicasAvailable(settings.batchSize);
   if (replicas > 1 && backend !== 'wasm') throw new Error(`--replicas ${replicas} needs the wasm backend (this run uses ${backend})`);
   const say = (line: string) => { if (!opts.json) console.log(line); };
   say(data.description);

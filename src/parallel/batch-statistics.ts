@@ -28,44 +28,34 @@ export function setReplicaGroup(g: ReplicaGroup | undefined): void {
   group = g;
 }
 
-export function inReplicaGroup(): boolean {
-  return group !== undefined;
-}
-
 /**
- * Per-channel sums over `localRows` rows here, added up over every replica, with the rows they
- * cover (identity outside a group). The caller owns the returned tensors.
+ * Tensors of any shape, summed elementwise over every replica in one cross-replica sum, with the
+ * rows they cover (`localRows` here; identity outside a group). The caller owns the returned tensors.
+ * Used for batch norm's per-channel sums and for a replica's gradients.
  */
-export function sumAcrossReplicas(sums: tf.Tensor1D[], localRows: number): { sums: tf.Tensor1D[]; rows: number } {
-  if (!group) return { sums, rows: localRows };
-  const lengths = sums.map((s) => s.size);
-  const local = new Float64Array(lengths.reduce((a, b) => a + b, 0) + 1);
+export function sumAcrossReplicas<T extends tf.Tensor>(tensors: T[], localRows = 0): { sums: T[]; rows: number } {
+  if (!group) return { sums: tensors, rows: localRows };
+  const local = new Float64Array(tensors.reduce((n, t) => n + t.size, 0) + 1);
   let offset = 0;
-  for (const s of sums) {
-    local.set(s.dataSync(), offset);
-    offset += s.size;
+  for (const t of tensors) {
+    local.set(t.dataSync(), offset);
+    offset += t.size;
   }
   local[offset] = localRows;
   const total = group.sum(local);
   offset = 0;
-  const out = lengths.map((n) => {
-    const t = tf.tensor1d(new Float32Array(total.subarray(offset, offset + n)));
-    offset += n;
-    return t;
+  const sums = tensors.map((t) => {
+    const sum = tf.tensor(new Float32Array(total.subarray(offset, offset + t.size)), t.shape) as T;
+    offset += t.size;
+    return sum;
   });
-  return { sums: out, rows: total[offset] };
+  return { sums, rows: total[offset] };
 }
 
 /** Mean over all replicas' rows of a per-channel local mean over `localRows` rows. */
 function meanAcrossReplicas(localMean: tf.Tensor1D, localRows: number): tf.Tensor1D {
-  const g = group!;
-  const values = localMean.dataSync();
-  const weighted = new Float64Array(values.length + 1);
-  for (let i = 0; i < values.length; i++) weighted[i] = values[i] * localRows;
-  weighted[values.length] = localRows;
-  const total = g.sum(weighted);
-  const rows = total[values.length];
-  return tf.tensor1d(new Float32Array(total.subarray(0, values.length).map((v) => v / rows)));
+  const { sums, rows } = sumAcrossReplicas([tf.mul(localMean, localRows) as tf.Tensor1D], localRows);
+  return tf.div(sums[0], rows);
 }
 
 /**

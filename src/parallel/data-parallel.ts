@@ -42,12 +42,13 @@ export const DEFAULT_REPLICAS = Math.min(8, Math.max(2, os.availableParallelism(
 /**
  * How many replicas training here should use: DEFAULT_REPLICAS on the wasm backend when this process
  * may start worker threads, else 1 (one process: other backends thread themselves, and Node's
- * permission model, as in the notebook-cell sandbox, refuses workers without --allow-worker).
+ * permission model, as in the notebook-cell sandbox, refuses workers without --allow-worker); and
+ * at most `batchSize`, since each replica needs a row.
  */
-export function replicasAvailable(): number {
+export function replicasAvailable(batchSize = Infinity): number {
   const permission = (process as { permission?: { has(scope: string): boolean } }).permission;
   const workersAllowed = !permission || permission.has('worker');
-  return tf.getBackend() === 'wasm' && workersAllowed ? DEFAULT_REPLICAS : 1;
+  return tf.getBackend() === 'wasm' && workersAllowed ? Math.min(DEFAULT_REPLICAS, batchSize) : 1;
 }
 
 /** The replica worker: next to this module when compiled, else in the build (tests run the sources). */
@@ -125,8 +126,8 @@ export class DataParallelTrainer {
     const weights = readWeights(options.model);
     const trainableValues = options.model.trainableWeights.reduce((n, w) => n + tf.util.sizeFromShape(w.shape as number[]), 0);
     const widest = Math.max(0, ...options.model.weights.map((w) => w.shape[w.shape.length - 1] ?? 0));
-    // Room for every gradient at once, and for a batch norm's two channel sums and its row count.
-    const sumBuffer = createSharedSumBuffer(count, Math.max(trainableValues, 2 * widest + 1));
+    // Room for every gradient at once, or a batch norm's two channel sums, plus the row count every sum carries.
+    const sumBuffer = createSharedSumBuffer(count, Math.max(trainableValues, 2 * widest) + 1);
     const script = workerScript();
     const replicas: Replica[] = [];
     const abort = () => abortSharedSum(sumBuffer);

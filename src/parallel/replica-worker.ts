@@ -14,7 +14,7 @@ import { initBackend, tf } from '../tf';
 import { buildDenseNet, EfficientDenseBlock } from '../densenet';
 import { makeOptimizer, setLearningRate } from '../train/optimizer';
 import { trainStep } from '../train/step';
-import { setReplicaGroup } from './batch-statistics';
+import { setReplicaGroup, sumAcrossReplicas } from './batch-statistics';
 import { SharedSum } from './shared-sum';
 import { synchronizeBatchNorm } from './sync-batch-norm';
 import type { ReplicaRequest, ReplicaResponse, ReplicaSetup } from './protocol';
@@ -38,24 +38,11 @@ async function main(setup: ReplicaSetup): Promise<void> {
     const optimizer = makeOptimizer(setup.optimizer.name, setup.optimizer.learningRate, setup.optimizer.momentum);
     const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
 
-    /** All gradients as one vector, summed across replicas, back as tensors (trainable order). */
+    /** All gradients summed across replicas in one sum (trainable order: the same on every replica). */
     const sumGradients = (grads: tf.NamedTensorMap): tf.NamedTensorMap => {
       const names = trainable.map((v) => v.name).filter((name) => grads[name]);
-      const local = new Float64Array(names.reduce((n, name) => n + grads[name].size, 0));
-      let offset = 0;
-      for (const name of names) {
-        local.set(grads[name].dataSync(), offset);
-        offset += grads[name].size;
-      }
-      const total = group.sum(local);
-      offset = 0;
-      const out: tf.NamedTensorMap = {};
-      for (const name of names) {
-        const g = grads[name];
-        out[name] = tf.tensor(new Float32Array(total.subarray(offset, offset + g.size)), g.shape);
-        offset += g.size;
-      }
-      return out;
+      const { sums } = sumAcrossReplicas(names.map((name) => grads[name]));
+      return Object.fromEntries(names.map((name, i) => [name, sums[i]]));
     };
 
     send({ type: 'ready' });

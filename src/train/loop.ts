@@ -89,7 +89,7 @@ export async function trainModel(model: tf.LayersModel, train: ImageSet, options
     decayed: decayedWeights(model),
     probabilities: outputsProbabilities(model),
   };
-  const replicas = options.dataParallel ? (options.dataParallel.replicas ?? Math.min(replicasAvailable(), batchSize)) : 1;
+  const replicas = options.dataParallel ? (options.dataParallel.replicas ?? replicasAvailable(batchSize)) : 1;
   // A last batch of one image would give batch norm a zero variance, and each replica needs a row:
   // skip a last batch smaller than that (the next shuffle differs).
   const smallest = Math.max(2, replicas);
